@@ -1,0 +1,115 @@
+"""Slides -> chunks within a token budget, cut on Japanese token boundaries.
+
+Units are packed in order; a chunk never crosses a slide, starts afresh at a
+section heading, and ends at a unit boundary (a sentence, bullet or table row).
+A unit too long for the budget falls back to its parts (a row's cells, a cell's list
+items), then to its sentences (。), then to runs of fugashi tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from .corpus import Document, Unit, clean_inline, split_slides
+from .tokens import count_tokens, tokenize
+
+_SENTENCE_END = re.compile(r"(?<=[。．！？!?])")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """An answerable span inside a chunk: a sentence, bullet, heading or table row."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    doc_id: str
+    source: str
+    slide: int
+    title: str
+    context: str  # slide title and sub-heading path, embedded with the text
+    start: int
+    end: int
+    text: str
+    pieces: tuple[Piece, ...]
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.context}\n{self.text}"
+
+
+def chunk_document(doc: Document, max_tokens: int) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for slide in split_slides(doc.text):
+        leaves = [leaf for unit in slide.units for leaf in _fit(doc.text, unit, max_tokens)]
+        group: list[tuple[Unit, int]] = []
+        size = 0
+        for leaf in leaves:
+            n = count_tokens(leaf.text)
+            section = leaf.kind == "heading" and not leaf.path
+            if group and (size + n > max_tokens or (section and any(u.kind != "heading" for u, _ in group))):
+                chunks.append(_make_chunk(doc, slide.number, slide.title, group))
+                group, size = [], 0
+            group.append((leaf, n))
+            size += n
+        if group:
+            chunks.append(_make_chunk(doc, slide.number, slide.title, group))
+    return chunks
+
+
+def _make_chunk(doc: Document, slide: int, title: str, group) -> Chunk:
+    units = [u for u, _ in group]
+    path = next((u.path for u in units if u.kind != "heading"), units[0].path)
+    context = " / ".join([title, *path])
+    text = "\n".join(u.text for u in units)
+    pieces = tuple(Piece(u.start, u.end, u.text, u.kind) for u in units)
+    digest = hashlib.sha256(f"{doc.doc_id}\0{context}\0{text}".encode()).hexdigest()[:16]
+    return Chunk(digest, doc.doc_id, doc.source, slide, title, context, units[0].start, units[-1].end, text, pieces)
+
+
+def _fit(text: str, unit: Unit, max_tokens: int) -> list[Unit]:
+    """The unit itself if it fits, else finer units that do."""
+    if count_tokens(unit.text) <= max_tokens:
+        return [unit]
+    if unit.parts:
+        return [leaf for part in unit.parts for leaf in _fit(text, part, max_tokens)]
+    return _split(text, unit, max_tokens)
+
+
+def _split(text: str, unit: Unit, max_tokens: int) -> list[Unit]:
+    """Cut a long unit at sentence ends, then at token boundaries, packing greedily."""
+    budget = max(8, max_tokens - count_tokens(unit.prefix))
+    spans: list[tuple[int, int]] = []
+    pos = unit.start
+    for sentence in _SENTENCE_END.split(text[unit.start : unit.end]):
+        if sentence:
+            spans.append((pos, pos + len(sentence)))
+            pos += len(sentence)
+    pieces: list[tuple[int, int]] = []
+    for a, b in spans:
+        if count_tokens(text[a:b]) <= budget:
+            pieces.append((a, b))
+            continue
+        tokens = tokenize(text[a:b])
+        cuts = [a] + [a + tokens[i].start for i in range(budget, len(tokens), budget)] + [b]
+        pieces.extend(zip(cuts[:-1], cuts[1:]))
+    merged: list[list[int]] = []
+    for a, b in pieces:
+        if merged and count_tokens(text[merged[-1][0] : b]) <= budget:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        shown = unit.prefix + clean_inline(text[a:b])
+        if shown.strip():
+            out.append(Unit(a, b, shown, unit.kind, unit.path, unit.prefix))
+    return out
