@@ -1,0 +1,194 @@
+"""Extractive answers: pick the piece (sentence, bullet, table row) that answers the
+question from the top passages, quote it with [n] markers, or abstain.
+
+Nothing here writes text of its own: an answer is one or two pieces of the corpus,
+verbatim as shown in the passages, followed by citation markers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Config
+from .results import Answer, Passage
+from .search import Hit, Retriever, prepare_query
+from .tokens import normalize, terms
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = "資料には該当する記載が見つかりませんでした。"
+
+# Words that make up the question rather than its topic.
+_QUESTION_WORDS = frozenset(
+    "何 なに なん どこ いつ 誰 だれ どの どう どれ どんな いくら いくつ 幾つ 教える 知る ある いる する なる "
+    "れる られる ます です こと もの ため 的 について とは ください 下さい 方 くらい ぐらい 程度 所 "
+    "what which who whom where when how many much is are was were the a an of in on at to for by did do does "
+    "and or with from as that this it its be been tell me about".split()
+)
+
+# Expected answer kinds: question cue -> pattern a fitting piece contains.
+_KINDS = {
+    "number": (
+        re.compile(r"何(名|人|%|％|割|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|億|万|倍)|いくら|いくつ|幾つ|割合|比率|人数|規模|金額|予算|how (many|much)|percent|share|budget|number of", re.I),
+        re.compile(r"\d"),
+    ),
+    "date": (
+        re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
+        re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}"),
+    ),
+    "place": (
+        re.compile(r"どこ|場所|開催地|where|which (city|country)", re.I),
+        re.compile(r"場所|[都市国州]|[ァ-ヴー]{2,}"),
+    ),
+}
+
+
+def question_kind(question: str) -> str:
+    for kind, (cue, _) in _KINDS.items():
+        if cue.search(question):
+            return kind
+    return "other"
+
+
+def key_terms(question: str, form: str = "surface") -> list[str]:
+    """The question's topic words: content terms minus question words."""
+    out = []
+    for t in terms(question, form):
+        if t not in _QUESTION_WORDS and not (len(t) == 1 and not t.isalnum()):
+            out.append(t)
+    return out
+
+
+def is_english(question: str) -> bool:
+    letters = [ch for ch in question if ch.isalpha()]
+    return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.7
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hit: int  # position in the hit list
+    piece: int  # index of the piece within its chunk
+    text: str
+    score: float
+    cosine: float
+    coverage: float  # share of the question's key terms found in the piece or its context
+    fits: bool  # has the kind of content the question asks for
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the abstention rule looks at; kept for the eval suite's calibration."""
+
+    best_cosine: float  # best piece's cosine to the question
+    top_dense: float  # best chunk's cosine to the question
+    coverage: float  # key-term coverage of the best passage
+    english: bool
+    agree: bool  # dense and BM25 put the same chunk first
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, config: Config | None = None):
+        self.retriever = retriever
+        self.config = config or retriever.config
+
+    @classmethod
+    def load(cls, config: Config | None = None, embedder=None) -> "Answerer":
+        config = config or Config()
+        return cls(Retriever.load(config, embedder), config)
+
+    def ask(self, question: str, mode: str = "hybrid") -> Answer:
+        answer, _ = self.ask_with_signals(question, mode)
+        return answer
+
+    def ask_with_signals(self, question: str, mode: str = "hybrid") -> tuple[Answer, Signals]:
+        query, notice = prepare_query(question, self.config.max_query_chars)
+        r = self.retriever
+        qvec = r.embed_query(query)
+        hits = r.hits(query, self.config.answer_passages, mode, qvec=qvec)
+        candidates = self._candidates(query, hits, qvec)
+        signals = self._signals(query, hits, candidates, qvec)
+        if not candidates or self._abstain(signals):
+            related = tuple(r.passage(h, rank) for rank, h in enumerate(hits[: self.config.related], start=1))
+            return Answer(question, NOT_FOUND, True, related, notice), signals
+        chosen = self._choose(candidates)
+        citations: list[Passage] = []
+        parts = []
+        for cand in chosen:
+            hit = hits[cand.hit]
+            n = next((i for i, p in enumerate(citations, 1) if p.start == r.index.chunks[hit.chunk].start
+                      and p.doc_id == r.index.chunks[hit.chunk].doc_id), None)
+            if n is None:
+                citations.append(r.passage(hit, len(citations) + 1))
+                n = len(citations)
+            parts.append(f"{cand.text} [{n}]")
+        return Answer(question, "\n".join(parts), False, tuple(citations), notice), signals
+
+    # -- scoring -----------------------------------------------------------------
+
+    def _candidates(self, query: str, hits: list[Hit], qvec: np.ndarray) -> list[Candidate]:
+        index = self.retriever.index
+        kind = question_kind(query)
+        pattern = _KINDS[kind][1] if kind in _KINDS else None
+        keys = set(key_terms(query, self.config.bm25_form))
+        wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
+        rows = {owner: row for row, owner in enumerate(index.piece_owner)}
+        cfg = self.config
+        out = []
+        for h_pos, hit in enumerate(hits):
+            chunk = index.chunks[hit.chunk]
+            context_terms = set(terms(chunk.context, cfg.bm25_form))
+            for p_pos, piece in enumerate(chunk.pieces):
+                if piece.kind == "heading" and len(chunk.pieces) > 1:
+                    continue
+                if piece.kind == "source" and not wants_source:
+                    continue
+                cosine = float(index.piece_vectors[rows[(hit.chunk, p_pos)]] @ qvec)
+                found = set(terms(piece.text, cfg.bm25_form)) | context_terms
+                coverage = len(keys & found) / len(keys) if keys else 0.0
+                fits = bool(pattern.search(normalize(piece.text))) if pattern else True
+                score = (
+                    cosine
+                    + cfg.w_coverage * coverage
+                    + cfg.w_kind * (1.0 if fits else 0.0)
+                    + cfg.w_rank / (1 + h_pos)
+                )
+                out.append(Candidate(h_pos, p_pos, piece.text, score, cosine, coverage, fits))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+    def _choose(self, candidates: list[Candidate]) -> list[Candidate]:
+        best = candidates[0]
+        chosen = [best]
+        for cand in candidates[1:]:
+            if len(chosen) >= self.config.max_answer_pieces:
+                break
+            if best.score - cand.score <= self.config.second_margin and cand.text != best.text:
+                chosen.append(cand)
+        return chosen
+
+    def _signals(self, query: str, hits: list[Hit], candidates: list[Candidate], qvec) -> Signals:
+        index = self.retriever.index
+        keys = set(key_terms(query, self.config.bm25_form))
+        coverage = 0.0
+        if hits and keys:
+            found = set(terms(index.chunks[hits[0].chunk].embed_text, self.config.bm25_form))
+            coverage = len(keys & found) / len(keys)
+        dense_first = max(hits, key=lambda h: h.dense).chunk if hits else -1
+        bm25_first = max(hits, key=lambda h: h.bm25).chunk if hits else -2
+        return Signals(
+            best_cosine=max((c.cosine for c in candidates), default=0.0),
+            top_dense=max((h.dense for h in hits), default=0.0),
+            coverage=coverage,
+            english=is_english(query),
+            agree=dense_first == bm25_first and hits[0].bm25 > 0 if hits else False,
+        )
+
+    def _abstain(self, s: Signals) -> bool:
+        cfg = self.config
+        if s.english:
+            return s.best_cosine < cfg.abstain_cosine_en
+        return s.coverage < cfg.abstain_coverage and s.best_cosine < cfg.abstain_cosine
