@@ -269,7 +269,7 @@ def _table(text: str, rows: list[tuple[int, int]], context: tuple[str, ...]):
 
 
 def _row(text, row_span, cells, headers, labelled, context) -> Unit:
-    label = clean_inline(text[cells[0][0] : cells[0][1]]) if labelled else ""
+    label = _short(clean_inline(text[cells[0][0] : cells[0][1]])) if labelled else ""
     lead = (label if label.endswith((":", "：")) else label + "：") if label else ""
     parts, shown = [], []
     for col, (a, b) in enumerate(cells):
@@ -278,7 +278,7 @@ def _row(text, row_span, cells, headers, labelled, context) -> Unit:
         value = clean_inline(text[a:b])
         if not value:
             continue
-        header = headers[col] if col < len(headers) else ""
+        header = _short(headers[col]) if col < len(headers) else ""
         tag = f"【{header}】" if header else ""
         shown.append(tag + value)
         prefix = lead + tag
@@ -290,6 +290,11 @@ def _row(text, row_span, cells, headers, labelled, context) -> Unit:
         )
         parts.append(Unit(a, b, prefix + value, "row", context, prefix, sub if len(sub) > 1 else ()))
     return Unit(row_span[0], row_span[1], lead + " ".join(shown), "row", context, "", tuple(parts))
+
+
+def _short(label: str, limit: int = 24) -> str:
+    """Labels repeated before every piece of a row stay short."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def _li_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:

@@ -30,7 +30,11 @@ class SentenceEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
+            import transformers
             from sentence_transformers import SentenceTransformer
+
+            transformers.utils.logging.set_verbosity_error()
+            transformers.utils.logging.disable_progress_bar()
 
             self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
         except Exception as exc:  # a missing or broken folder surfaces in many forms
@@ -39,7 +43,8 @@ class SentenceEmbedder:
                 "Run `qa model` to build the default model, or pass a local sentence-transformers folder."
             ) from exc
         self.name = name
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.batch_size = batch_size
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:

@@ -1,0 +1,120 @@
+"""The command line as outside scripts use it: JSON contract, batch mode, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, FakeEmbedder, make_project
+from qa.cli import main
+from qa.store import build_index
+
+CONTRACT = {"rank", "score", "doc_id", "source", "slide", "title", "text", "start", "end"}
+
+
+def run_qa(root, *args, stdin: bytes | None = None, timeout: int = 300):
+    env = dict(os.environ, QA_ROOT=str(root), HF_HUB_OFFLINE="1")
+    return subprocess.run([sys.executable, "-m", "qa", *args], env=env, input=stdin, capture_output=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """A project indexed with the real model (built once for this module)."""
+    root = tmp_path_factory.mktemp("cli")
+    make_project(root)
+    done = run_qa(root, "index", "--quiet")
+    assert done.returncode == 0, done.stderr.decode()
+    return root
+
+
+@pytest.mark.slow
+def test_search_json_follows_the_contract(indexed):
+    done = run_qa(indexed, "search", "WPIでは外国からの研究者を何%以上にする必要がありますか", "-k", "3", "--json")
+    assert done.returncode == 0, done.stderr.decode()
+    out = json.loads(done.stdout)
+    assert out["query"].startswith("WPI") and len(out["hits"]) == 3
+    hit = out["hits"][0]
+    assert set(hit) == CONTRACT
+    assert [h["rank"] for h in out["hits"]] == [1, 2, 3]
+    assert 13 in [h["slide"] for h in out["hits"]]
+    source = (indexed / hit["source"]).read_text(encoding="utf-8")
+    assert source[hit["start"] : hit["end"]].strip()
+    assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_batch_mode_reads_lines_and_keeps_order(indexed):
+    lines = "SATREPSの実施国数は？\n\nG20研究・イノベーション大臣会合の開催場所は？\n😀😀\nHorizon Europeの予算規模は？\n"
+    done = run_qa(indexed, "ask", "-", "--json", stdin=lines.encode())
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["question"] for r in rows] == ["SATREPSの実施国数は？", "G20研究・イノベーション大臣会合の開催場所は？", "😀😀", "Horizon Europeの予算規模は？"]
+    assert "error" in rows[2] and rows[2]["citations"] == []
+    assert set(rows[0]) == {"question", "answer", "abstained", "citations"}
+    assert all(set(c) == CONTRACT for c in rows[0]["citations"])
+    assert "マナウス" in rows[1]["answer"]
+    assert done.returncode == 2  # one line was bad input; the others were answered
+
+
+@pytest.mark.slow
+def test_ask_plain_output_lists_citations(indexed):
+    done = run_qa(indexed, "ask", "2024年のG7科学技術大臣会合はどこで開催されましたか")
+    text = done.stdout.decode()
+    assert done.returncode == 0 and "ボローニャ" in text.splitlines()[0]
+    assert "[1] p.20 G7 科学技術大臣会合" in text
+
+
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["search", ""], None, "empty"),
+        (["search", "   \t "], None, "empty"),
+        (["ask", "。、！？"], None, "no words"),
+        (["search", "-"], b"\xff\xfe bad bytes\n", "not UTF-8"),
+        (["search", "x", "-k", "0"], None, "-k must be at least 1"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(tmp_path, args, stdin, message):
+    done = run_qa(tmp_path, *args, stdin=stdin, timeout=60)
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "index").exists()  # nothing written
+
+
+def test_missing_index_says_how_to_build_it(tmp_path):
+    make_project(tmp_path)
+    done = run_qa(tmp_path, "search", "SATREPS", timeout=60)
+    assert done.returncode == 1
+    assert "run `qa index`" in done.stderr.decode() and b"Traceback" not in done.stderr
+
+
+def test_edited_corpus_is_reported_and_nothing_changes(tmp_path, capsys):
+    config = make_project(tmp_path)
+    build_index(config, FakeEmbedder())
+    deck = next(config.corpus_dir.glob("*.txt"))
+    deck.write_text(deck.read_text(encoding="utf-8") + "\n追記\n", encoding="utf-8")
+    before = sorted(p.name for p in config.index_dir.iterdir())
+    assert main(["--root", str(tmp_path), "search", "SATREPS", "--json"]) == 1
+    assert "changed after the index was built; run `qa index`" in capsys.readouterr().err
+    assert sorted(p.name for p in config.index_dir.iterdir()) == before
+
+
+@pytest.mark.slow
+def test_huge_query_is_cut_with_a_notice(indexed):
+    done = run_qa(indexed, "search", "SATREPS " * 12_500, "--json")
+    assert done.returncode == 0
+    assert "only the first 2,000 were used" in done.stderr.decode()
+    assert json.loads(done.stdout)["hits"]
+
+
+def test_python_dash_m_qa_help():
+    done = subprocess.run([sys.executable, "-m", "qa", "--help"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0 and "search" in done.stdout and "serve" in done.stdout
+
+
+def test_cli_search_path_does_not_import_gradio():
+    code = "import sys, qa.cli, qa.answer, qa.search, qa.store; print('gradio' in sys.modules, 'ranx' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "False False"
