@@ -12,7 +12,7 @@ import numpy as np
 
 from qa.tokens import squash
 
-RANKING_METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+RANKING_METRICS = ("hit_rate@1", "hit_rate@5", "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 COLUMNS = (
+    ("P@H1", lambda s: s["passage"]["hit_rate@1"]),
+    ("P@H5", lambda s: s["passage"]["hit_rate@5"]),
     ("P@R1", lambda s: s["passage"]["recall@1"]),
     ("P@R5", lambda s: s["passage"]["recall@5"]),
     ("P@R10", lambda s: s["passage"]["recall@10"]),
@@ -27,7 +29,8 @@ COLUMNS = (
     ("p95ms", lambda s: s["latency_p95_ms"]),
 )
 LEGEND = (
-    "P@Rk: passage recall@k (a passage holding an evidence string); S@Rk: slide recall@k; "
+    "P@Hk: share of questions with a passage holding an evidence string in the top k; "
+    "P@Rk: passage recall@k (share of such passages found); S@Rk: slide recall@k; "
     "Acc: answer accuracy; F1: character F1; CitP/CitR: citation precision/recall; "
     "AbsP/AbsR: abstention precision/recall on unanswerable items; FalseAbs: abstentions on answerable items"
 )

@@ -47,13 +47,12 @@ def run_suite(answerer, items: list[Item], systems=SYSTEMS, progress: bool = Fal
         rows, run, slide_run = [], {}, {}
         for it in items:
             started = time.perf_counter()
-            answer, signals = answerer.ask_with_signals(it.question, mode)
+            trace = answerer.trace(it.question, mode)
+            answer, signals = trace.answer, trace.signals
             latency = time.perf_counter() - started
-            hits = answerer.retriever.hits(it.question, DEPTH, mode)
-            order = [h.chunk for h in hits]
-            if system == "full" and not answer.abstained:
-                cited = [by_start[(p.doc_id, p.start, p.end)] for p in answer.citations]
-                order = cited + [i for i in order if i not in cited]
+            order = [h.chunk for h in answerer.retriever.hits(it.question, DEPTH, mode)]
+            if system == "full":  # passages reordered by how well they answer
+                order = trace.ranking + [i for i in order if i not in trace.ranking]
             ranked = order[:DEPTH]
             run[it.id] = {index.chunks[i].id: float(DEPTH - r) for r, i in enumerate(ranked)}
             slide_run[it.id] = {}

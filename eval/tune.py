@@ -45,58 +45,73 @@ class _CachedQueries:
 def _score(answerer: Answerer, items, config: Config) -> dict:
     answerer.config = answerer.retriever.config = config
     s = run_suite(answerer, items, systems=("full",))["systems"]["full"]
-    return {"r1": s["passage"]["recall@1"], "r5": s["passage"]["recall@5"], "mrr": s["passage"]["mrr@10"],
+    return {"r1": s["passage"]["hit_rate@1"], "r5": s["passage"]["hit_rate@5"], "mrr": s["passage"]["mrr@10"],
             "acc": s["answer_accuracy"], "rows": s["rows"]}
 
 
-def best_abstention(rows, max_false: float = 0.05) -> tuple[dict, dict]:
+def best_abstention(rows, max_false: float = 0.05) -> dict:
     """Thresholds that catch the most unanswerable items while keeping false
     abstentions on answerable ones at or under `max_false`."""
+    answerable = [r["signals"] | {"correct": r["correct"]} for r in rows if r["answerable"]]
+    unanswerable = [r["signals"] for r in rows if not r["answerable"]]
+    grid = itertools.product(
+        (True, False),  # abstain_kind_missing
+        (0.0, 0.2, 0.34, 0.5, 0.6, 0.75),  # abstain_coverage
+        [0.84 + 0.005 * i for i in range(8)],  # abstain_cosine
+        (0.3, 0.4, 0.5, 1.01),  # abstain_unknown
+        [0.85 + 0.01 * i for i in range(5)],  # abstain_unknown_cosine
+    )
     best, best_key = {}, None
-    covs = [0.0, 0.2, 0.34, 0.4, 0.5, 0.6, 0.67, 0.75, 0.8, 1.01]
-    coss = [NEVER] + [0.80 + 0.005 * i for i in range(25)]
-    answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
-    for cov, cos, cos_en in itertools.product(covs, coss, coss):
+    for kind, cov, cos, unk, unk_cos in grid:
         def abstains(sig):
             if sig["english"]:
-                return sig["best_cosine"] < cos_en
-            return sig["coverage"] < cov and sig["best_cosine"] < cos
+                return False  # the dev split has no English unanswerable items to calibrate on
+            return (kind and sig["kind_missing"]) or (sig["coverage"] < cov and sig["best_cosine"] < cos) or (
+                sig["unknown"] >= unk and sig["best_cosine"] < unk_cos)
 
-        false = sum(abstains(r["signals"]) for r in answerable) / max(1, len(answerable))
-        caught = sum(abstains(r["signals"]) for r in unanswerable) / max(1, len(unanswerable))
-        acc = sum(r["correct"] and not abstains(r["signals"]) for r in answerable) / max(1, len(answerable))
-        key = (false <= max_false, caught + acc, -false)
+        false = sum(abstains(r) for r in answerable) / max(1, len(answerable))
+        caught = sum(abstains(r) for r in unanswerable) / max(1, len(unanswerable))
+        acc = sum(r["correct"] and not abstains(r) for r in answerable) / max(1, len(answerable))
+        key = (false <= max_false, round(caught + acc, 6), -false, -cos, -unk_cos)
         if best_key is None or key > best_key:
             best_key = key
-            best = {"abstain_coverage": cov, "abstain_cosine": cos, "abstain_cosine_en": cos_en,
+            best = {"abstain_kind_missing": kind, "abstain_coverage": cov, "abstain_cosine": round(cos, 3),
+                    "abstain_unknown": unk, "abstain_unknown_cosine": round(unk_cos, 3),
                     "_abstain_recall": caught, "_false_abstention": false, "_accuracy": acc}
-    return best, {}
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="dev", choices=("dev",))
+    parser.add_argument("--abstention-only", action="store_true", help="keep retrieval and answer settings")
     args = parser.parse_args()
     base = Config()
     docs = load_corpus(base.corpus_dir, base.root)
     items = [it for it in load_gold(base.root / "eval" / "gold.jsonl", docs) if it.split == args.split]
     answerer = Answerer.load(base)
     answerer.retriever.embedder = _CachedQueries(answerer.retriever.embedder)
-    off = dict(abstain_coverage=NEVER, abstain_cosine=NEVER, abstain_cosine_en=NEVER)
+    off = dict(abstain_coverage=NEVER, abstain_cosine=NEVER, abstain_cosine_en=NEVER,
+               abstain_unknown=2.0, abstain_kind_missing=False)
+    if args.abstention_only:
+        rows = _score(answerer, items, replace(base, **off))["rows"]
+        print(best_abstention(rows))
+        return
 
     print("fusion (retrieval on the dev split, abstention off):")
     fusion = []
-    for mode, w in itertools.product(("rrf", "weighted"), (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)):
-        cfg = replace(base, fusion=mode, dense_weight=w, **off)
+    for mode, w, pw in itertools.product(("rrf", "weighted"), (0.5, 0.6, 0.7, 0.8, 0.9), (0.0, 0.2, 0.4)):
+        cfg = replace(base, fusion=mode, dense_weight=w, piece_weight=pw, **off)
         s = _score(answerer, items, cfg)
-        fusion.append((s["mrr"] + s["r1"], mode, w))
-        print(f"  {mode:8} dense_weight {w:.1f}: recall@1 {s['r1']:.3f} recall@5 {s['r5']:.3f} mrr {s['mrr']:.3f} acc {s['acc']:.3f}")
-    _, mode, w = max(fusion)
+        fusion.append((s["mrr"] + s["r1"] + s["r5"], mode, w, pw))
+        print(f"  {mode:8} dense_weight {w:.1f} piece_weight {pw:.1f}: hit@1 {s['r1']:.3f} hit@5 {s['r5']:.3f} "
+              f"mrr {s['mrr']:.3f} acc {s['acc']:.3f}", flush=True)
+    _, mode, w, pw = max(fusion)
+    base = replace(base, piece_weight=pw)
 
-    print(f"answer weights (fusion {mode}, dense_weight {w}):")
+    print(f"answer weights (fusion {mode}, dense_weight {w}, piece_weight {pw}):")
     results = []
-    grid = itertools.product((0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.03, 0.06), (0.0, 0.03, 0.06, 0.1), (5, 8))
+    grid = itertools.product((0.0, 0.1, 0.2, 0.3), (0.0, 0.03, 0.06), (0.0, 0.03, 0.06), (5, 10))
     for cov, kind, rank, passages in grid:
         cfg = replace(base, fusion=mode, dense_weight=w, w_coverage=cov, w_kind=kind, w_rank=rank,
                       answer_passages=passages, **off)
@@ -104,15 +119,14 @@ def main() -> None:
         results.append((s["acc"], s["r1"], cov, kind, rank, passages, s["rows"]))
     results.sort(key=lambda r: (-r[0], -r[1]))
     for acc, r1, cov, kind, rank, passages, _ in results[:8]:
-        print(f"  acc {acc:.3f} recall@1 {r1:.3f}: w_coverage {cov} w_kind {kind} w_rank {rank} answer_passages {passages}")
+        print(f"  acc {acc:.3f} hit@1 {r1:.3f}: w_coverage {cov} w_kind {kind} w_rank {rank} answer_passages {passages}")
     acc, r1, cov, kind, rank, passages, rows = results[0]
-    best, _ = best_abstention(rows)
+    best = best_abstention(rows)
     print("abstention (false abstentions <= 5% on dev):")
     print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) and not math.isnan(v) else f"{k} {v}" for k, v in best.items()))
     print("\nsuggested defaults:")
-    print(f"  fusion={mode!r}, dense_weight={w}, w_coverage={cov}, w_kind={kind}, w_rank={rank}, answer_passages={passages},")
-    print(f"  abstain_coverage={best['abstain_coverage']}, abstain_cosine={best['abstain_cosine']:.3f}, "
-          f"abstain_cosine_en={best['abstain_cosine_en']:.3f}")
+    print(f"  fusion={mode!r}, dense_weight={w}, piece_weight={pw}, w_coverage={cov}, w_kind={kind}, w_rank={rank}, answer_passages={passages},")
+    print("  " + ", ".join(f"{k}={v}" for k, v in best.items() if not k.startswith("_")))
 
 
 if __name__ == "__main__":

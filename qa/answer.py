@@ -30,21 +30,31 @@ _QUESTION_WORDS = frozenset(
     "and or with from as that this it its be been tell me about".split()
 )
 
-# Expected answer kinds: question cue -> pattern a fitting piece contains.
+# Expected answer kinds: question cue -> pattern that a fitting piece contains.
+# Order matters: the first cue that matches decides.
 _KINDS = {
-    "number": (
-        re.compile(r"何(名|人|%|％|割|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|億|万|倍)|いくら|いくつ|幾つ|割合|比率|人数|規模|金額|予算|how (many|much)|percent|share|budget|number of", re.I),
-        re.compile(r"\d"),
+    "amount": (
+        re.compile(r"いくら|金額|予算額|予算規模|資金規模|拠出額|how much|budget of|amount of", re.I),
+        re.compile(r"\d[\d,.]*\s*(兆|億|万|千)?\s*(円|ドル|ユーロ|ウォン|元|ポンド)|(円|ドル|ユーロ|ウォン)"),
+    ),
+    "percent": (
+        re.compile(r"何\s*(%|％|割)|割合|比率|シェア|percent|share|proportion", re.I),
+        re.compile(r"\d\s*(%|割)"),
+    ),
+    "count": (
+        re.compile(r"何\s*(名|人|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍)|いくつ|幾つ|人数|規模|どれ(くらい|ほど)|どの(くらい|程度)|how many|number of", re.I),
+        re.compile(r"\d|[一二三四五六七八九十百千万]+(つ|か国|カ国|名|人)"),
     ),
     "date": (
         re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
         re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}"),
     ),
     "place": (
-        re.compile(r"どこ|場所|開催地|where|which (city|country)", re.I),
-        re.compile(r"場所|[都市国州]|[ァ-ヴー]{2,}"),
+        re.compile(r"どこで|場所|開催地|where|which (city|country)", re.I),
+        re.compile(r"場所|開催地|所在地|[都道府県市州]\b|(?<=[・、])[ァ-ヴー]{2,}$"),
     ),
 }
+STRICT_KINDS = ("amount", "percent", "count", "date")  # a question of these kinds needs a fitting piece
 
 
 def question_kind(question: str) -> str:
@@ -88,6 +98,15 @@ class Signals:
     coverage: float  # key-term coverage of the best passage
     english: bool
     agree: bool  # dense and BM25 put the same chunk first
+    kind_missing: bool  # the question asks for a number or date and no top piece has one
+    unknown: float  # share of the question's key terms that occur nowhere in the corpus
+
+
+@dataclass(frozen=True)
+class Trace:
+    answer: Answer
+    signals: Signals
+    ranking: list[int]  # chunk indexes, best answering passage first
 
 
 class Answerer:
@@ -101,31 +120,38 @@ class Answerer:
         return cls(Retriever.load(config, embedder), config)
 
     def ask(self, question: str, mode: str = "hybrid") -> Answer:
-        answer, _ = self.ask_with_signals(question, mode)
-        return answer
+        return self.trace(question, mode).answer
 
     def ask_with_signals(self, question: str, mode: str = "hybrid") -> tuple[Answer, Signals]:
+        t = self.trace(question, mode)
+        return t.answer, t.signals
+
+    def trace(self, question: str, mode: str = "hybrid") -> "Trace":
+        """The answer, the signals behind the abstention decision, and the passages
+        ranked by how well their best piece answers (used by the eval suite)."""
         query, notice = prepare_query(question, self.config.max_query_chars)
         r = self.retriever
         qvec = r.embed_query(query)
         hits = r.hits(query, self.config.answer_passages, mode, qvec=qvec)
         candidates = self._candidates(query, hits, qvec)
-        signals = self._signals(query, hits, candidates, qvec)
+        signals = self._signals(query, hits, candidates)
+        best_of: dict[int, float] = {}
+        for cand in candidates:
+            best_of.setdefault(cand.hit, cand.score)
+        ranking = [hits[i].chunk for i in sorted(range(len(hits)), key=lambda i: (-best_of.get(i, -9.0), i))]
         if not candidates or self._abstain(signals):
             related = tuple(r.passage(h, rank) for rank, h in enumerate(hits[: self.config.related], start=1))
-            return Answer(question, NOT_FOUND, True, related, notice), signals
-        chosen = self._choose(candidates)
+            return Trace(Answer(question, NOT_FOUND, True, related, notice), signals, ranking)
         citations: list[Passage] = []
+        cited: dict[int, int] = {}  # chunk index -> citation number
         parts = []
-        for cand in chosen:
+        for cand in self._choose(candidates):
             hit = hits[cand.hit]
-            n = next((i for i, p in enumerate(citations, 1) if p.start == r.index.chunks[hit.chunk].start
-                      and p.doc_id == r.index.chunks[hit.chunk].doc_id), None)
-            if n is None:
+            if hit.chunk not in cited:
                 citations.append(r.passage(hit, len(citations) + 1))
-                n = len(citations)
-            parts.append(f"{cand.text} [{n}]")
-        return Answer(question, "\n".join(parts), False, tuple(citations), notice), signals
+                cited[hit.chunk] = len(citations)
+            parts.append(f"{cand.text} [{cited[hit.chunk]}]")
+        return Trace(Answer(question, "\n".join(parts), False, tuple(citations), notice), signals, ranking)
 
     # -- scoring -----------------------------------------------------------------
 
@@ -170,7 +196,7 @@ class Answerer:
                 chosen.append(cand)
         return chosen
 
-    def _signals(self, query: str, hits: list[Hit], candidates: list[Candidate], qvec) -> Signals:
+    def _signals(self, query: str, hits: list[Hit], candidates: list[Candidate]) -> Signals:
         index = self.retriever.index
         keys = set(key_terms(query, self.config.bm25_form))
         coverage = 0.0
@@ -179,7 +205,12 @@ class Answerer:
             coverage = len(keys & found) / len(keys)
         dense_first = max(hits, key=lambda h: h.dense).chunk if hits else -1
         bm25_first = max(hits, key=lambda h: h.bm25).chunk if hits else -2
+        kind = question_kind(query)
+        top = candidates[: self.config.kind_window]
+        vocab = index.bm25.vocab_dict
         return Signals(
+            kind_missing=kind in STRICT_KINDS and not any(c.fits for c in top),
+            unknown=sum(k not in vocab for k in keys) / len(keys) if keys else 0.0,
             best_cosine=max((c.cosine for c in candidates), default=0.0),
             top_dense=max((h.dense for h in hits), default=0.0),
             coverage=coverage,
@@ -191,4 +222,8 @@ class Answerer:
         cfg = self.config
         if s.english:
             return s.best_cosine < cfg.abstain_cosine_en
-        return s.coverage < cfg.abstain_coverage and s.best_cosine < cfg.abstain_cosine
+        return (
+            (cfg.abstain_kind_missing and s.kind_missing)
+            or (s.coverage < cfg.abstain_coverage and s.best_cosine < cfg.abstain_cosine)
+            or (s.unknown >= cfg.abstain_unknown and s.best_cosine < cfg.abstain_unknown_cosine)
+        )

@@ -56,6 +56,7 @@ class Retriever:
                 f"{index.manifest.get('dimension')}-dim ones; run `qa index` to rebuild it"
             )
         self.index, self.embedder, self.config = index, embedder, config
+        self._piece_chunk = np.array([c for c, _ in index.piece_owner], dtype=np.int64)
 
     @classmethod
     def load(cls, config: Config | None = None, embedder=None) -> "Retriever":
@@ -98,10 +99,23 @@ class Retriever:
         return self.embedder.embed_queries([query])[0]
 
     def dense(self, query: str, n: int, qvec: np.ndarray | None = None) -> dict[int, float]:
+        """Cosine of the query to each of the top-n chunks; with `piece_weight` > 0 a
+        chunk's score also counts its best-matching piece (sentence, row)."""
         qvec = self.embed_query(query) if qvec is None else qvec
         n = min(n, self.index.dense.ntotal)
         scores, ids = self.index.dense.search(qvec.reshape(1, -1).astype(np.float32), n)
-        return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+        out = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+        w = self.config.piece_weight
+        if w > 0:
+            best = self.best_pieces(qvec)
+            out = {i: (1 - w) * s + w * best.get(i, s) for i, s in out.items()}
+        return out
+
+    def best_pieces(self, qvec: np.ndarray) -> dict[int, float]:
+        """Per chunk, the highest cosine of any of its pieces to the query."""
+        best = np.full(len(self.index.chunks), -2.0, dtype=np.float32)
+        np.maximum.at(best, self._piece_chunk, self.index.piece_vectors @ qvec)
+        return {i: float(v) for i, v in enumerate(best) if v > -2.0}
 
     def sparse(self, query: str, n: int) -> dict[int, float]:
         words = terms(query, self.config.bm25_form)

@@ -10,6 +10,7 @@ dies at any moment leaves the previous index untouched. Each build folder holds:
     dense.faiss        inner-product FAISS index over normalised chunk vectors
     chunk_vectors.npy  the same vectors, reused by the next build
     piece_vectors.npy  vectors of the pieces, for picking the answer sentence
+    piece_keys.txt     content hash of each embedded piece text, for reuse
     bm25/              bm25s files over fugashi terms of the chunks
 """
 
@@ -89,10 +90,12 @@ def build_index(config: Config, embedder, docs: list[Document] | None = None, pr
 
 
 def _pieces(chunks: list[Chunk]) -> tuple[list[str], list[tuple[int, int]]]:
+    """Texts to embed for the pieces (each with its chunk's heading context, since a
+    short row like 「開催場所：イタリア・ボローニャ」 means little alone) and their owners."""
     texts, owner = [], []
     for ci, chunk in enumerate(chunks):
         for pi, piece in enumerate(chunk.pieces):
-            texts.append(piece.text)
+            texts.append(f"{chunk.context}\n{piece.text}")
             owner.append((ci, pi))
     return texts, owner
 
@@ -127,8 +130,9 @@ def _previous_vectors(config: Config, model: str) -> dict[str, np.ndarray]:
     except (QAError, OSError, ValueError, KeyError):
         return {}
     out = {c.id: v for c, v in zip(chunks, vectors)}
-    texts, _ = _pieces(chunks)
-    out.update((_text_key(t), v) for t, v in zip(texts, pieces))
+    keys = (path / "piece_keys.txt").read_text(encoding="utf-8").split()
+    if len(keys) == len(pieces):  # the keys of what was embedded, not recomputed
+        out.update(zip(keys, pieces))
     return out
 
 
@@ -143,6 +147,8 @@ def _write(path: Path, config, embedder, docs, chunks, chunk_vecs, piece_vecs, o
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     np.save(path / "chunk_vectors.npy", chunk_vecs)
     np.save(path / "piece_vectors.npy", piece_vecs)
+    piece_texts, _ = _pieces(chunks)
+    (path / "piece_keys.txt").write_text("".join(_text_key(t) + "\n" for t in piece_texts), encoding="utf-8")
     dense = faiss.IndexFlatIP(embedder.dim)
     dense.add(chunk_vecs)
     faiss.write_index(dense, str(path / "dense.faiss"))
