@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "multilingual-e5-small"  # built offline from PyPI packages, see offline_model
-CHUNKER_VERSION = 1  # bump when chunking changes in a way settings do not show
+CHUNKER_VERSION = 2  # bump when chunking changes in a way settings do not show
 
 
 def _default_root() -> Path:
@@ -32,22 +32,27 @@ class Config:
     max_tokens: int = 150  # chunk budget in fugashi tokens (the model's limit is 512 of its own)
     bm25_form: str = "surface"  # "surface" or "lemma" terms for BM25
     pool: int = 50  # candidates taken from each retriever before fusion
-    fusion: str = "rrf"  # "rrf", or "weighted" (min-max normalised scores)
+    fusion: str = "weighted"  # "rrf", or "weighted" (min-max normalised scores)
     rrf_k: int = 60
-    dense_weight: float = 0.5  # share of the dense retriever in either fusion
+    dense_weight: float = 0.9  # share of the dense retriever in either fusion
+    piece_weight: float = 0.4  # share of a chunk's best piece in its dense score
     max_query_chars: int = 2000  # longer questions are cut, with a notice
     batch_size: int = 16
     # Answering (weights and thresholds calibrated on the eval set's dev split).
     answer_passages: int = 5  # passages whose pieces compete to be the answer
     related: int = 3  # passages offered as further reading when abstaining
     w_coverage: float = 0.3  # weight of the question's key terms found in a piece
-    w_kind: float = 0.05  # bonus when a piece holds the kind of answer asked for
-    w_rank: float = 0.05  # bonus for pieces of higher-ranked passages
+    w_kind: float = 0.03  # bonus when a piece holds the kind of answer asked for
+    w_rank: float = 0.06  # bonus for pieces of higher-ranked passages
     max_answer_pieces: int = 2
     second_margin: float = 0.02  # a second piece is quoted when this close to the best
-    abstain_coverage: float = 0.5  # abstain when coverage is below this ...
-    abstain_cosine: float = 0.85  # ... and the best piece is less similar than this
-    abstain_cosine_en: float = 0.8  # English questions: similarity alone
+    abstain_coverage: float = 0.6  # abstain when coverage is below this ...
+    abstain_cosine: float = 0.84  # ... and the best piece is less similar than this
+    abstain_unknown: float = 0.5  # abstain when this share of key terms is not in the corpus ...
+    abstain_unknown_cosine: float = 0.87  # ... and the best piece is less similar than this
+    abstain_kind_missing: bool = True  # abstain when a number/date question finds none
+    kind_window: int = 3  # top pieces searched for the kind of answer asked for
+    abstain_cosine_en: float = 0.78  # English questions: similarity alone
 
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root) if self.root else _default_root())
