@@ -50,11 +50,23 @@ _KINDS = {
         re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}"),
     ),
     "place": (
-        re.compile(r"どこで|場所|開催地|where|which (city|country)", re.I),
+        re.compile(r"どこで(?!す)|場所|開催地|where|which (city|country)", re.I),
         re.compile(r"場所|開催地|所在地|[都道府県市州]\b|(?<=[・、])[ァ-ヴー]{2,}$"),
     ),
 }
 STRICT_KINDS = ("amount", "percent", "count", "date")  # a question of these kinds needs a fitting piece
+
+
+_DIGITS = re.compile(r"[\d０-９][\d０-９,.，．]*")
+
+
+def _disagree(a: str, b: str) -> bool:
+    """Two pieces that say the same thing with different figures."""
+    from difflib import SequenceMatcher
+
+    if _DIGITS.findall(a) == _DIGITS.findall(b) or not _DIGITS.search(a):
+        return False
+    return SequenceMatcher(None, _DIGITS.sub("#", a), _DIGITS.sub("#", b)).ratio() >= 0.8
 
 
 def question_kind(question: str) -> str:
@@ -168,14 +180,14 @@ class Answerer:
             chunk = index.chunks[hit.chunk]
             context_terms = set(terms(chunk.context, cfg.bm25_form))
             for p_pos, piece in enumerate(chunk.pieces):
-                if piece.kind == "heading" and len(chunk.pieces) > 1:
-                    continue
+                fits = bool(pattern.search(normalize(piece.text))) if pattern else True
+                if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fits and kind in STRICT_KINDS):
+                    continue  # headings answer only when they hold the number or date asked for
                 if piece.kind == "source" and not wants_source:
                     continue
                 cosine = float(index.piece_vectors[rows[(hit.chunk, p_pos)]] @ qvec)
                 found = set(terms(piece.text, cfg.bm25_form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
-                fits = bool(pattern.search(normalize(piece.text))) if pattern else True
                 score = (
                     cosine
                     + cfg.w_coverage * coverage
@@ -187,12 +199,15 @@ class Answerer:
         return out
 
     def _choose(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The best piece, plus a runner-up that is nearly as good, or that states the
+        same thing with other figures (the corpus disagrees with itself: show both)."""
         best = candidates[0]
         chosen = [best]
         for cand in candidates[1:]:
             if len(chosen) >= self.config.max_answer_pieces:
                 break
-            if best.score - cand.score <= self.config.second_margin and cand.text != best.text:
+            close = best.score - cand.score <= self.config.second_margin
+            if cand.text != best.text and (close or (best.score - cand.score <= 0.1 and _disagree(best.text, cand.text))):
                 chosen.append(cand)
         return chosen
 
@@ -220,8 +235,10 @@ class Answerer:
 
     def _abstain(self, s: Signals) -> bool:
         cfg = self.config
-        if s.english:
-            return s.best_cosine < cfg.abstain_cosine_en
+        if s.english:  # key terms rarely match the Japanese text, so lean on similarity
+            return s.best_cosine < cfg.abstain_cosine_en or (
+                s.unknown >= cfg.abstain_unknown_en and s.best_cosine < cfg.abstain_unknown_cosine_en
+            )
         return (
             (cfg.abstain_kind_missing and s.kind_missing)
             or (s.coverage < cfg.abstain_coverage and s.best_cosine < cfg.abstain_cosine)

@@ -52,7 +52,9 @@ class Config:
     abstain_unknown_cosine: float = 0.86  # ... and the best piece is less similar than this
     abstain_kind_missing: bool = True  # abstain when a number/date question finds none
     kind_window: int = 3  # top pieces searched for the kind of answer asked for
-    abstain_cosine_en: float = 0.78  # English questions: similarity alone
+    abstain_cosine_en: float = 0.78  # English questions: abstain below this similarity,
+    abstain_unknown_en: float = 0.95  # or when (nearly) no key term occurs in the corpus
+    abstain_unknown_cosine_en: float = 0.83  # and similarity is below this
 
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root) if self.root else _default_root())

@@ -6,8 +6,8 @@ input, so spans never drift), and normalised terms for BM25 and answer matching.
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
 import unicodedata
 from typing import NamedTuple
 
@@ -26,11 +26,17 @@ class Token(NamedTuple):
     lemma: str
 
 
-@functools.cache
-def _tagger():
-    import fugashi  # imported here: only tokenizing code pays for it
+_local = threading.local()
 
-    return fugashi.Tagger()
+
+def _tagger():
+    """One MeCab tagger per thread: a tagger is not safe to share between threads."""
+    tagger = getattr(_local, "tagger", None)
+    if tagger is None:
+        import fugashi  # imported here: only tokenizing code pays for it
+
+        tagger = _local.tagger = fugashi.Tagger()
+    return tagger
 
 
 def tokenize(text: str) -> list[Token]:

@@ -1,0 +1,135 @@
+"""Answers quoted from the deck: table-driven on the real model, plus fast unit tests."""
+
+import pytest
+
+from qa.answer import NOT_FOUND, is_english, key_terms, question_kind
+from qa.errors import InputError
+from qa.tokens import squash
+
+# (question, a string the answer must hold, slide whose passage must be cited)
+ANSWERABLE = [
+    ("WPIでは研究者の何%以上が外国からの研究者であることが求められていますか？", "30%以上", 13),
+    ("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？", "約300名", 12),
+    ("2024年のG7科学技術大臣会合はどこで開催されましたか？", "ボローニャ", 20),
+    ("G20研究・イノベーション大臣会合の開催場所はどこですか？", "マナウス", 21),
+    ("G20研究・イノベーション大臣会合はいつ開催されましたか？", "2024年9月18日～19日", 21),
+    ("在外公館の科学技術フェローは2025年4月時点で何名ですか？", "6名", 22),
+    ("SATREPSは2025年4月現在、何か国でプロジェクトを実施していますか？", "36か国", 16),
+    ("SATREPSのアフリカでのプロジェクト数は？", "45プロジェクト", 16),
+    ("さくらサイエンスプログラムの日印交流で、支援額は一人当たりいくらですか？", "300万円", 17),
+    ("仙台防災枠組が採択されたのはどの会議ですか？", "第3回国連防災世界会議", 14),
+    ("ERIAはいつ設立されましたか？", "2008年6月", 19),
+    ("OECDには何か国が加盟していますか？", "38か国", 19),
+    ("日ASEAN科学技術・イノベーション協働連携事業の予算規模はいくらですか？", "約146億円", 15),
+    ("STSフォーラムは誰の発案で創立されましたか？", "尾身幸次", 24),
+    ("2019-2021年の米国の化学分野の国際共著相手で2位の国と割合は？", "ドイツ 9.7%", 7),
+    ("日本の外務大臣科学技術顧問が設置されたのは何年ですか？", "2015", 23),
+    ("英国の政府首席科学顧問（GCSA）の所属機関はどこですか？", "首相府", 23),
+    ("フランスの複数年研究計画法の予算はいくらですか？", "250億ユーロ", 29),
+    ("韓国はグローバルR&Dに2024年から3年間でいくら投資する予定ですか？", "5.4兆ウォン", 30),
+    ("「一帯一路」国際科学組織連盟には何カ国の組織が参加していますか？", "52カ国", 31),
+    ("OECDの科学技術における国際協力の勧告は何年に改定されましたか？", "2021年", 33),
+    ("「科学外交の新たなフロンティア」を発表したのはどこですか？", "米国科学振興協会", 32),
+    ("EU・ASEAN戦略的パートナーシップが締結されたのはいつですか？", "2020年12月", 15),
+]
+
+ENGLISH = [
+    ("How many young researchers does Japan send abroad each year under the overseas research fellowship?", "300名", 12),
+    ("Where was the G20 research and innovation ministers' meeting held?", "マナウス", 21),
+    ("What share of WPI researchers must come from abroad?", "30%", 13),
+]
+
+UNANSWERABLE = [
+    "2026年の日本の消費税率は何%ですか？",
+    "オーストラリアの首都はどこですか？",
+    "来年の東京の桜の開花予想日はいつですか？",
+    "東京から大阪までの新幹線の所要時間は？",
+    "東京都の人口は何人ですか？",
+    "What is the boiling point of ethanol?",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, expected, slide", ANSWERABLE + ENGLISH)
+def test_answer_quotes_the_deck_and_cites_the_slide(real_answerer, question, expected, slide):
+    answer = real_answerer.ask(question)
+    assert not answer.abstained, answer
+    assert squash(expected) in squash(answer.answer), answer.answer
+    assert "[1]" in answer.answer
+    assert slide in [c.slide for c in answer.citations]
+    cited = next(c for c in answer.citations if c.slide == slide)
+    assert squash(expected) in squash(cited.text)  # the evidence is in a cited passage
+
+
+@pytest.mark.slow
+def test_answer_text_is_quoted_from_cited_passages(real_answerer):
+    for question, _, _ in ANSWERABLE[:8]:
+        answer = real_answerer.ask(question)
+        for line in answer.answer.splitlines():
+            body, marker = line.rsplit(" [", 1)
+            n = int(marker.rstrip("]"))
+            assert body in answer.citations[n - 1].text  # never invented text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", UNANSWERABLE)
+def test_questions_the_deck_does_not_answer_abstain(real_answerer, question):
+    answer = real_answerer.ask(question)
+    assert answer.abstained, answer.answer
+    assert answer.answer == NOT_FOUND
+    assert answer.citations  # still offers the closest passages as related reading
+
+
+@pytest.mark.slow
+def test_both_horizon_europe_budgets_are_shown(real_answerer):
+    answer = real_answerer.ask("Horizon Europeの予算規模は？")
+    assert "955億ユーロ" in answer.answer and "935億ユーロ" in answer.answer
+    assert {6, 27} <= {c.slide for c in answer.citations}
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("何名を派遣していますか", "count"),
+        ("予算規模は？", "amount"),
+        ("割合はどれくらい？", "percent"),
+        ("どこですか", "other"),
+        ("いつ開催されましたか", "date"),
+        ("When was ERIA founded?", "date"),
+        ("どこで開催されましたか", "place"),
+        ("Where was it held?", "place"),
+        ("SATREPSとは何ですか", "other"),
+    ],
+)
+def test_question_kind(question, kind):
+    assert question_kind(question) == kind
+
+
+def test_key_terms_leave_out_question_words():
+    assert key_terms("G20の開催場所はどこですか？") == ["g", "20", "開催", "場所"]
+
+
+@pytest.mark.parametrize("text, english", [("Where was it held?", True), ("WPIの比率は？", False), ("OECD", True)])
+def test_is_english(text, english):
+    assert is_english(text) is english
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\x00\x01", "！？。", "😀🎉", None])
+def test_unusable_questions_raise_a_clear_error(fake_answerer, bad):
+    with pytest.raises(InputError):
+        fake_answerer.ask(bad)
+
+
+def test_huge_question_is_cut_with_a_notice(fake_answerer):
+    answer = fake_answerer.ask("SATREPS" * 20_000)
+    assert "only the first 2,000 were used" in answer.notice
+    assert answer.citations
+
+
+def test_abstention_lists_related_passages(fake_answerer):
+    strict = fake_answerer.config.with_(abstain_coverage=2.0, abstain_cosine=2.0)
+    from qa.answer import Answerer
+
+    answer = Answerer(fake_answerer.retriever, strict).ask("SATREPSの実施国数は？")
+    assert answer.abstained and answer.answer == NOT_FOUND
+    assert 0 < len(answer.citations) <= strict.related
