@@ -1,0 +1,62 @@
+"""Who may open the chat page: optional password login, required off loopback.
+
+Credentials come from `QA_AUTH` ("user:password") or `QA_AUTH_FILE` (a file of
+"user:password" lines; blank lines and lines starting with # are skipped).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from qa.errors import InputError
+
+HOW_TO = (
+    "set a login first, e.g. `export QA_AUTH='user:password'` "
+    "(or QA_AUTH_FILE=/path/to/file with user:password lines), or serve on --host 127.0.0.1"
+)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    host = (host or "").strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost, or "" (all interfaces)
+        return False
+
+
+def _pair(line: str, where: str) -> tuple[str, str]:
+    user, sep, password = line.partition(":")
+    if not sep or not user.strip() or not password:
+        raise InputError(f"{where} must hold user:password (got a line without both parts); fix it and start again")
+    return user.strip(), password
+
+
+def credentials(env: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The configured (user, password) pairs; [] when no login is configured."""
+    env = os.environ if env is None else env
+    pairs = []
+    if env.get("QA_AUTH"):
+        pairs.append(_pair(env["QA_AUTH"].strip(), "QA_AUTH"))
+    if env.get("QA_AUTH_FILE"):
+        path = Path(env["QA_AUTH_FILE"])
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read QA_AUTH_FILE {path} ({exc}); point it at a UTF-8 file of user:password lines") from None
+        found = [_pair(line.strip(), f"each line of {path}") for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        if not found:
+            raise InputError(f"QA_AUTH_FILE {path} has no user:password lines; add one")
+        pairs.extend(found)
+    return pairs
+
+
+def check(host: str, pairs: list[tuple[str, str]]) -> None:
+    """Refuse to serve beyond this machine without a login."""
+    if not pairs and not is_loopback(host):
+        raise InputError(f"refusing to serve on {host!r} without a password: {HOW_TO}")

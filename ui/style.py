@@ -1,0 +1,150 @@
+"""Look of the chat page: theme with system fonts only, CSS, header."""
+
+from __future__ import annotations
+
+# System fonts only: plain strings, so the theme adds no web-font stylesheet.
+FONTS = ["Noto Sans CJK JP", "Hiragino Sans", "Hiragino Kaku Gothic ProN", "Yu Gothic UI", "Meiryo", "sans-serif"]
+MONO = ["Noto Sans Mono CJK JP", "monospace"]
+
+
+def theme():
+    """Gradio's Soft theme in blue, with the system fonts above (no font server)."""
+    import gradio as gr  # the caller (app.py) has switched analytics off first
+
+    return gr.themes.Soft(
+        primary_hue="blue",
+        secondary_hue="slate",
+        neutral_hue="slate",
+        font=FONTS,
+        font_mono=MONO,
+    ).set(
+        body_background_fill="#f4f6fa",
+        block_radius="10px",
+        button_large_radius="8px",
+        button_small_radius="6px",
+    )
+
+
+HEADER = """
+<div class="qa-header">
+  <div class="qa-brand">資料QA</div>
+  <div class="qa-header-text">
+    <div class="qa-header-title">資料に基づく質問応答</div>
+    <div class="qa-header-sub">対象資料：{titles}　／　回答は資料の記載をそのまま引用し、出典のスライドを示します。</div>
+  </div>
+</div>
+"""
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
+footer { opacity: .6; }
+
+/* header */
+.qa-header { display: flex; align-items: center; gap: 14px; padding: 6px 2px 2px; }
+.qa-brand { background: #1d4ed8; color: #fff; font-weight: 700; letter-spacing: .08em;
+  padding: 8px 12px; border-radius: 8px; font-size: 15px; white-space: nowrap; }
+.qa-header-title { font-size: 20px; font-weight: 700; color: #0f172a; }
+.qa-header-sub { font-size: 13px; color: #475569; margin-top: 2px; }
+
+/* long text never breaks the layout */
+#qa-chat .message, #qa-chat .message *, .qa-msg, .qa-q, .qa-slide, #qa-input textarea {
+  overflow-wrap: anywhere; word-break: break-word; }
+#qa-chat .message-wrap { padding-bottom: 8px; }
+#qa-chat .message-row.panel { padding: 16px 20px 10px !important; }
+#qa-chat .user-row .qa-q { font-weight: 600; color: #0f172a; }
+
+.qa-empty { text-align: center; color: #475569; line-height: 1.9; font-size: 15px; }
+.qa-q { white-space: normal; line-height: 1.7; }
+.qa-note { font-size: 12px; color: #64748b; margin-top: 4px; }
+.qa-detail { font-size: 11px; color: #94a3b8; margin-top: 4px; }
+
+/* answer */
+.qa-msg { line-height: 1.75; }
+.qa-label { font-size: 12px; font-weight: 700; color: #64748b; letter-spacing: .06em; margin: 10px 0 4px; }
+.qa-label:first-child { margin-top: 0; }
+.qa-quote { border-left: 4px solid #2563eb; background: #eff6ff; color: #0f172a; padding: 8px 12px;
+  border-radius: 0 8px 8px 0; margin: 4px 0; font-size: 15.5px; }
+.qa-ref { color: #1d4ed8; font-weight: 700; font-size: 13px; white-space: nowrap; }
+.qa-notice { background: #f1f5f9; color: #334155; border: 1px solid #cbd5e1; border-radius: 6px;
+  padding: 4px 10px; font-size: 12.5px; margin-bottom: 8px; }
+
+/* source cards */
+.qa-src { border: 1px solid #e2e8f0; background: #fff; color: #1e293b; border-radius: 8px;
+  padding: 8px 12px; margin: 6px 0; }
+.qa-src-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 8px; margin-bottom: 4px; }
+.qa-num { display: inline-flex; align-items: center; justify-content: center; min-width: 20px; height: 20px;
+  border-radius: 10px; background: #1d4ed8; color: #fff; font-size: 12px; font-weight: 700; padding: 0 5px; }
+.qa-page { font-weight: 700; color: #1d4ed8; white-space: nowrap; }
+.qa-title { font-weight: 600; color: #0f172a; }
+.qa-score { margin-left: auto; font-size: 11.5px; color: #94a3b8; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.qa-src-text { font-size: 13.5px; color: #334155; max-height: 11em; overflow-y: auto; }
+.qa-msg mark, .qa-slide mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; }
+
+/* abstention: a different state, not an answer */
+.qa-abstain { border: 1px solid #fcd34d; background: #fffbeb; color: #451a03; border-radius: 10px; padding: 10px 14px; }
+.qa-abstain-head { font-weight: 700; font-size: 16px; color: #92400e; }
+.qa-abstain-head::before { content: "ⓘ"; margin-right: 6px; }
+.qa-abstain-body { font-size: 13.5px; color: #78350f; margin: 2px 0 6px; }
+.qa-abstain .qa-label { color: #92400e; }
+.qa-abstain .qa-num { background: #b45309; }
+.qa-abstain .qa-page { color: #b45309; }
+
+/* input errors and failures */
+.qa-hint { border: 1px dashed #94a3b8; background: #f8fafc; color: #334155; border-radius: 10px; padding: 8px 12px; }
+.qa-hint-head { font-weight: 600; }
+
+/* input, examples */
+#qa-input-row { align-items: stretch; }
+#qa-send, #qa-clear { white-space: nowrap; }
+#qa-examples { gap: 4px !important; }
+#qa-example-row { flex-wrap: wrap; gap: 6px; }
+#qa-example-row > * { flex: 0 1 auto !important; min-width: 0 !important; }
+.qa-examples-label { font-size: 12px; font-weight: 700; color: #64748b; padding-left: 2px; }
+.qa-example { font-size: 12.5px !important; white-space: normal !important; text-align: left !important;
+  background: #fff !important; border: 1px solid #dbe3ef !important; color: #1e3a8a !important; }
+.qa-example:hover { background: #eff6ff !important; }
+#qa-feedback { border: 1px solid #dbe3ef; background: #fff; gap: 6px; }
+#qa-feedback-note { font-size: 13.5px; color: #334155; }
+#qa-remark-send { white-space: nowrap; }
+
+/* slide panel */
+#qa-side { position: sticky; top: 8px; }
+#qa-source-choice .wrap { flex-direction: column; align-items: stretch; }
+#qa-source-choice label { background: #fff; border: 1px solid #dbe3ef; color: #1e293b; justify-content: flex-start; }
+#qa-source-choice label span { color: #1e293b; }
+#qa-source-choice label.selected { background: #eff6ff; border-color: #2563eb; }
+#qa-source-choice label.selected span { color: #1e3a8a; font-weight: 600; }
+.qa-side-title { font-size: 14px; font-weight: 700; color: #0f172a; padding: 2px 2px 0; }
+.qa-slide-empty { color: #64748b; font-size: 13.5px; padding: 24px 16px; text-align: center;
+  border: 1px dashed #cbd5e1; border-radius: 10px; background: #fff; }
+.qa-slide { background: #fff; color: #1e293b; border: 1px solid #e2e8f0; border-radius: 10px; padding: 12px 16px;
+  max-height: 60vh; overflow-y: auto; }
+.qa-slide-head { display: flex; gap: 8px; align-items: baseline; border-bottom: 1px solid #e2e8f0;
+  padding: 12px 0 6px; margin: -12px 0 8px; position: sticky; top: -12px; background: #fff; }
+.qa-slide-text { font-size: 13.5px; line-height: 1.8; }
+"""
+
+# After a slide opens, scroll its panel to the first highlighted piece.
+SCROLL_TO_MARK = """() => {
+  const box = document.querySelector('#qa-slide .qa-slide');
+  const mark = box && box.querySelector('mark');
+  if (mark) box.scrollTop = Math.max(0, mark.offsetTop - box.offsetTop - 60);
+}"""
+
+# An example button: type the question into the box, then press 質問する (%s: the question as JSON).
+ASK_EXAMPLE = """() => {
+  const box = document.querySelector('#qa-input textarea');
+  box.value = %s;
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  setTimeout(() => document.querySelector('#qa-send').click(), 0);
+}"""
+
+# Before a question is sent: empty the box in the browser, pass the inputs on unchanged.
+TAKE_QUESTION = """(text, history, turns) => {
+  const box = document.querySelector('#qa-input textarea');
+  if (box && text && text.trim()) {
+    box.value = '';
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  }
+  return [text, history, turns];
+}"""
