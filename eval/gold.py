@@ -8,6 +8,7 @@ from pathlib import Path
 
 from qa.corpus import Document, split_slides
 from qa.errors import InputError
+from qa.search import prepare_query
 
 KINDS = ("number", "date", "name", "table", "paraphrase", "multi", "english", "unanswerable")
 _FIELDS = {
@@ -52,8 +53,9 @@ def load_gold(path: Path, docs: list[Document]) -> list[Item]:
         where = f"{path}, line {number}"
         try:
             row = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg}); fix that line") from None
+        except (ValueError, RecursionError) as exc:
+            reason = getattr(exc, "msg", None) or str(exc)[:120]
+            raise InputError(f"{where}: not valid JSON ({reason}); fix that line") from None
         if not isinstance(row, dict):
             raise InputError(f"{where}: expected a JSON object")
         for field, kind in _FIELDS.items():
@@ -68,11 +70,16 @@ def load_gold(path: Path, docs: list[Document]) -> list[Item]:
             raise InputError(f"{where}: unknown kind {row['kind']!r}; use one of {', '.join(KINDS)}")
         if row["split"] not in ("dev", "test"):
             raise InputError(f"{where}: split must be 'dev' or 'test'")
-        if not row["question"].strip():
-            raise InputError(f"{where}: the question is empty")
+        try:
+            prepare_query(row["question"], 10**9)
+        except InputError as exc:
+            raise InputError(f"{where}: unusable question ({exc})") from None
         for ev in row["evidence"]:
-            if not isinstance(ev, str) or not any(ev in d.text for d in docs):
-                raise InputError(f"{where}: evidence {ev!r} does not occur in the corpus; copy it exactly")
+            if not isinstance(ev, str) or not ev.strip():
+                raise InputError(f"{where}: evidence must be non-empty strings")
+            if not any(ev in d.text for d in docs):
+                shown = ev if len(ev) <= 60 else ev[:60] + "…"
+                raise InputError(f"{where}: evidence {shown!r} does not occur in the corpus; copy it exactly")
         for s in row["slides"]:
             if not isinstance(s, int) or not 1 <= s <= slide_count:
                 raise InputError(f"{where}: slide {s!r} does not exist (the corpus has slides 1-{slide_count})")

@@ -131,20 +131,21 @@ class Answerer:
         config = config or Config()
         return cls(Retriever.load(config, embedder), config)
 
-    def ask(self, question: str, mode: str = "hybrid") -> Answer:
-        return self.trace(question, mode).answer
+    def ask(self, question: str, mode: str = "hybrid", docs=None) -> Answer:
+        """An answer quoted from the corpus (or from the documents `docs`), or an abstention."""
+        return self.trace(question, mode, docs).answer
 
     def ask_with_signals(self, question: str, mode: str = "hybrid") -> tuple[Answer, Signals]:
         t = self.trace(question, mode)
         return t.answer, t.signals
 
-    def trace(self, question: str, mode: str = "hybrid") -> "Trace":
+    def trace(self, question: str, mode: str = "hybrid", docs=None) -> "Trace":
         """The answer, the signals behind the abstention decision, and the passages
         ranked by how well their best piece answers (used by the eval suite)."""
         query, notice = prepare_query(question, self.config.max_query_chars)
         r = self.retriever
         qvec = r.embed_query(query)
-        hits = r.hits(query, self.config.answer_passages, mode, qvec=qvec)
+        hits = r.hits(query, self.config.answer_passages, mode, qvec=qvec, docs=docs)
         candidates = self._candidates(query, hits, qvec)
         signals = self._signals(query, hits, candidates)
         best_of: dict[int, float] = {}

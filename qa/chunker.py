@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .corpus import Document, Unit, clean_inline, split_slides
 from .tokens import count_tokens, tokenize
@@ -62,7 +62,19 @@ def chunk_document(doc: Document, max_tokens: int) -> list[Chunk]:
             size += n
         if group:
             chunks.append(_make_chunk(doc, slide.number, slide.title, group))
-    return chunks
+    return _unique_ids(chunks)
+
+
+def _unique_ids(chunks: list[Chunk]) -> list[Chunk]:
+    """Identical chunks in different places get distinct ids (content hash plus the
+    occurrence number), so results keyed by id never merge them."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in chunks:
+        n = seen.get(c.id, 0)
+        seen[c.id] = n + 1
+        out.append(c if n == 0 else replace(c, id=hashlib.sha256(f"{c.id}#{n}".encode()).hexdigest()[:16]))
+    return out
 
 
 def _make_chunk(doc: Document, slide: int, title: str, group) -> Chunk:

@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("text", metavar="QUERY", help="the query, or - to read one per line from standard input")
         s.add_argument("--json", action="store_true", help="print JSON (JSON Lines with -)")
         s.add_argument("--mode", default="hybrid", choices=("hybrid", "dense", "bm25"), help="retriever (default hybrid)")
+        s.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeatable)")
         if name == "search":
             s.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
         s.set_defaults(run=_query, command=name)
@@ -102,16 +103,18 @@ def _read_stdin_lines() -> list[str]:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(f"standard input is not UTF-8 text (bad byte on line {line}); save the questions as UTF-8") from None
-    return [line for line in text.splitlines() if line.strip()]
+    # Only newlines end a question: U+2028, form feeds and the like stay inside it.
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
 
 def _query(args, config: Config) -> int:
     from .search import prepare_query
 
     batch = args.text == "-"
-    queries = _read_stdin_lines() if batch else [args.text]
+    # An argument with bytes that are not UTF-8 arrives with lone surrogates; show them as U+FFFD.
+    queries = _read_stdin_lines() if batch else [args.text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")]
     if not batch:  # check the input before paying for the model
-        prepare_query(args.text, config.max_query_chars)
+        prepare_query(queries[0], config.max_query_chars)
     if args.command == "search" and args.k < 1:
         raise InputError("-k must be at least 1")
     from .answer import Answerer
@@ -142,9 +145,9 @@ def _run_one(answerer, args, q: str, config: Config) -> dict:
     if notice:
         print(f"qa: note: {notice}", file=sys.stderr)
     if args.command == "search":
-        hits = answerer.retriever.search(q, args.k, args.mode)
+        hits = answerer.retriever.search(q, args.k, args.mode, docs=args.doc)
         return {"query": q, "hits": [h.to_dict() for h in hits]}
-    return answerer.ask(q, args.mode).to_dict()
+    return answerer.ask(q, args.mode, docs=args.doc).to_dict()
 
 
 def _plain(out: dict, command: str) -> str:

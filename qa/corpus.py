@@ -195,10 +195,12 @@ def _units(text: str, lines: list[tuple[int, int]]):
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
             heading = clean_inline(line.lstrip("#"))
-            if level == 1 and not title_seen:
+            if not heading:
+                pass
+            elif level == 1 and not title_seen:
                 title_seen, path = True, []
                 yield Unit(s, e, heading, "heading")
-            elif heading:
+            else:
                 path = [(lv, h) for lv, h in path if lv < level]
                 yield Unit(s, e, heading, "heading", tuple(h for _, h in path))
                 path.append((level, heading))
@@ -265,7 +267,8 @@ def _table(text: str, rows: list[tuple[int, int]], context: tuple[str, ...]):
     if has_header:
         yield Unit(rows[0][0], rows[0][1], " ".join(c for c in first if c), "heading", context)
     for row_span, cells in zip(rows[1:] if has_header else rows, body):
-        yield _row(text, row_span, cells, headers, corner or not has_header, context)
+        if any(clean_inline(text[a:b]) for a, b in cells):  # a blank line in a table is no row
+            yield _row(text, row_span, cells, headers, corner or not has_header, context)
 
 
 def _row(text, row_span, cells, headers, labelled, context) -> Unit:
@@ -302,5 +305,7 @@ def _li_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
     starts = [m.start() for m in _LI.finditer(text, a, b)]
     if not starts:
         return [(a, b)]
+    if clean_inline(text[a : starts[0]]):  # text before the list is a piece of its own
+        starts.insert(0, a)
     bounds = starts + [b]
     return [(x, y) for x, y in zip(bounds[:-1], bounds[1:])]

@@ -70,20 +70,39 @@ class Retriever:
 
     # -- the public verb ---------------------------------------------------------
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Passage]:
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", docs=None) -> list[Passage]:
+        """The k best passages for `query`; `docs` limits them to those doc ids."""
         query, notice = prepare_query(query, self.config.max_query_chars)
         if notice:
             log.warning(notice)
-        return [self.passage(h, rank) for rank, h in enumerate(self.hits(query, k, mode), start=1)]
+        return [self.passage(h, rank) for rank, h in enumerate(self.hits(query, k, mode, docs=docs), start=1)]
+
+    def allowed(self, docs) -> set[int] | None:
+        """Chunk indexes of the given doc ids (None: no filter); unknown ids are an error."""
+        if not docs:
+            return None
+        known = {c.doc_id for c in self.index.chunks}
+        unknown = sorted(set(docs) - known)
+        if unknown:
+            raise InputError(
+                f"unknown document id(s): {', '.join(unknown)}; the index holds {', '.join(sorted(known))} (see `qa docs`)"
+            )
+        wanted = set(docs)
+        return {i for i, c in enumerate(self.index.chunks) if c.doc_id in wanted}
 
     # -- the parts, used by answering and the eval suite -------------------------
 
-    def hits(self, query: str, k: int, mode: str = "hybrid", qvec: np.ndarray | None = None) -> list[Hit]:
+    def hits(self, query: str, k: int, mode: str = "hybrid", qvec: np.ndarray | None = None, docs=None) -> list[Hit]:
         if k < 1:
             raise InputError("k must be at least 1")
-        pool = max(self.config.pool, k)
+        allowed = self.allowed(docs)
+        # With a document filter every chunk is scored, then the others are dropped.
+        pool = max(self.config.pool, k) if allowed is None else len(self.index.chunks)
         dense = self.dense(query, pool, qvec) if mode in ("hybrid", "dense") else {}
         sparse = self.sparse(query, pool) if mode in ("hybrid", "bm25") else {}
+        if allowed is not None:
+            dense = {i: v for i, v in dense.items() if i in allowed}
+            sparse = {i: v for i, v in sparse.items() if i in allowed}
         if mode == "dense":
             fused = dict(dense)
         elif mode == "bm25":
