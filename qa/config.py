@@ -31,6 +31,7 @@ class Config:
     model: str = DEFAULT_MODEL  # DEFAULT_MODEL, or any sentence-transformers name or path
     max_tokens: int = 150  # chunk budget in fugashi tokens (the model's limit is 512 of its own)
     bm25_form: str = "surface"  # "surface" or "lemma" terms for BM25
+    index_type: str = "auto"  # FAISS index: auto (exact below 50k chunks, HNSW above), flat, hnsw, ivfpq
     pool: int = 50  # candidates taken from each retriever before fusion
     fusion: str = "weighted"  # "rrf", or "weighted" (min-max normalised scores)
     rrf_k: int = 60
@@ -77,6 +78,7 @@ class Config:
             "model": self.model,
             "max_tokens": self.max_tokens,
             "bm25_form": self.bm25_form,
+            "index_type": self.index_type,
             "chunker_version": CHUNKER_VERSION,
         }
 

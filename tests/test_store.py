@@ -131,3 +131,15 @@ def test_killed_build_leaves_an_index_that_loads(tmp_path, delay):
         load_index(config)  # the new build finished: it matches the edited corpus
     build_index(config, emb)  # the next build clears what the killed one left
     assert not [p for p in config.index_dir.iterdir() if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize("index_type, expected", [("auto", "flat"), ("flat", "flat"), ("hnsw", "hnsw"), ("ivfpq", "flat")])
+def test_index_type_is_configurable(tmp_path, index_type, expected):
+    config = make_project(tmp_path).with_(index_type=index_type)
+    emb = FakeEmbedder()
+    path = build_index(config, emb)
+    assert json.loads((path / "manifest.json").read_text(encoding="utf-8"))["index_type"] == expected
+    hits = Retriever(load_index(config), emb, config).search("SATREPSの実施国数", k=3, mode="dense")
+    assert len(hits) == 3
+    with pytest.raises(IndexStaleError, match="index_type"):
+        load_index(config.with_(index_type="hnsw" if index_type != "hnsw" else "flat"))

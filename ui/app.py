@@ -22,7 +22,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 import gradio as gr  # noqa: E402
 
 from qa.config import Config  # noqa: E402
-from qa.errors import IndexMissingError, InputError, QAError  # noqa: E402
+from qa.errors import IndexMissingError, IndexStaleError, InputError, QAError  # noqa: E402
 from qa.results import Answer  # noqa: E402
 
 from . import access, feedback, render  # noqa: E402
@@ -54,8 +54,9 @@ def load_answerer(config: Config, embedder=None):
         embedder = load_embedder(config)
     try:
         index = load_index(config)
-    except IndexMissingError:
-        log.warning("no index in %s yet; building it now (this happens once)", config.index_dir)
+    except (IndexMissingError, IndexStaleError) as exc:
+        # The chat page is the main job: rather than refuse, bring the index up to date.
+        log.warning("%s -- building the index now", exc)
         started = time.perf_counter()
         build_index(config, embedder, progress=True)
         log.warning("index built in %.1f s", time.perf_counter() - started)
@@ -69,9 +70,9 @@ class ChatPage:
     def __init__(self, answerer, config: Config, feedback_path: Path):
         self.answerer, self.config, self.feedback_path = answerer, config, Path(feedback_path)
         self.chunks = answerer.retriever.index.chunks
-        # The fugashi tagger behind retrieval (one shared in qa/tokens.py) returns wrong
-        # tokens when threads use it at once, so answers are computed one at a time; the
-        # queue still serves several requests concurrently around them.
+        # Answers are computed one at a time: the model's fast tokenizer is not safe to
+        # call from several threads at once ("Already borrowed"), and one answer takes
+        # tens of milliseconds. The queue still serves several requests around them.
         self._lock = threading.Lock()
 
     def ask(self, question: str) -> Answer:
