@@ -182,8 +182,13 @@ def test_missing_index_is_built_before_loading(tmp_path, caplog):
     assert not (cfg.index_dir / "CURRENT").exists()
     answerer = load_answerer(cfg, FakeEmbedder())
     assert (cfg.index_dir / "CURRENT").exists()
-    assert "building it now" in caplog.text
+    assert "there is none yet" in caplog.text
     assert answerer.ask(SATREPS).citations
+    deck = next(cfg.corpus_dir.glob("*.txt"))
+    deck.write_text(deck.read_text(encoding="utf-8") + "\n# 追加の頁\n新しい事実。\n", encoding="utf-8")
+    answerer = load_answerer(cfg, FakeEmbedder())  # a stale index is rebuilt, not refused
+    assert "it is out of date" in caplog.text
+    assert any(c.title == "追加の頁" for c in answerer.retriever.index.chunks)
 
 
 # --- access -------------------------------------------------------------------------------

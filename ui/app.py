@@ -56,7 +56,8 @@ def load_answerer(config: Config, embedder=None):
         index = load_index(config)
     except (IndexMissingError, IndexStaleError) as exc:
         # The chat page is the main job: rather than refuse, bring the index up to date.
-        log.warning("%s -- building the index now", exc)
+        why = "there is none yet" if isinstance(exc, IndexMissingError) else "it is out of date"
+        log.warning("building the index in %s now: %s", config.index_dir, why)
         started = time.perf_counter()
         build_index(config, embedder, progress=True)
         log.warning("index built in %.1f s", time.perf_counter() - started)
