@@ -155,7 +155,7 @@ def write_chart(results: dict, path: Path) -> None:
     for ax in (left, right):
         ax.set_ylim(0, 1.05)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
+    left.legend(loc="upper right", fontsize=8, ncol=len(systems))
     fig.suptitle(f"qa eval: {results['items']} items, split {results.get('split', '?')}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

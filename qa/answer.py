@@ -93,6 +93,7 @@ def is_english(question: str) -> bool:
 @dataclass(frozen=True)
 class Candidate:
     hit: int  # position in the hit list
+    chunk: int  # index of the chunk in the index
     piece: int  # index of the piece within its chunk
     text: str
     score: float
@@ -195,7 +196,7 @@ class Answerer:
                     + cfg.w_kind * (1.0 if fits else 0.0)
                     + cfg.w_rank / (1 + h_pos)
                 )
-                out.append(Candidate(h_pos, p_pos, piece.text, score, cosine, coverage, fits))
+                out.append(Candidate(h_pos, hit.chunk, p_pos, piece.text, score, cosine, coverage, fits))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -208,9 +209,15 @@ class Answerer:
             if len(chosen) >= self.config.max_answer_pieces:
                 break
             close = best.score - cand.score <= self.config.second_margin
-            if cand.text != best.text and (close or (best.score - cand.score <= 0.1 and _disagree(best.text, cand.text))):
+            elsewhere = self._place(cand) != self._place(best)  # rows of one table look alike
+            conflict = elsewhere and best.score - cand.score <= 0.1 and _disagree(best.text, cand.text)
+            if cand.text != best.text and (close or conflict):
                 chosen.append(cand)
         return chosen
+
+    def _place(self, cand: Candidate) -> tuple[str, int]:
+        chunk = self.retriever.index.chunks[cand.chunk]
+        return chunk.doc_id, chunk.slide
 
     def _signals(self, query: str, hits: list[Hit], candidates: list[Candidate]) -> Signals:
         index = self.retriever.index
