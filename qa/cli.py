@@ -120,6 +120,7 @@ def _query(args, config: Config) -> int:
     from .answer import Answerer
 
     answerer = Answerer.load(config)
+    titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in answerer.retriever.index.manifest.get("documents", [])}
     status = 0
     for q in queries:
         try:
@@ -134,7 +135,7 @@ def _query(args, config: Config) -> int:
         if args.json:
             print(json.dumps(out, ensure_ascii=False), flush=True)
         elif "error" not in out:
-            print(_plain(out, args.command), flush=True)
+            print(_plain(out, args.command, titles), flush=True)
     return status
 
 
@@ -150,7 +151,8 @@ def _run_one(answerer, args, q: str, config: Config) -> dict:
     return answerer.ask(q, args.mode, docs=args.doc).to_dict()
 
 
-def _plain(out: dict, command: str) -> str:
+def _plain(out: dict, command: str, doc_titles: dict[str, str] | None = None) -> str:
+    """Terminal output; with several documents each citation names its document."""
     lines = []
     if command == "ask":
         lines.append(out["answer"])
@@ -158,7 +160,8 @@ def _plain(out: dict, command: str) -> str:
             lines.append("\n関連する箇所:")
         lines.append("")
     for p in out["hits"] if command == "search" else out["citations"]:
-        lines.append(f"[{p['rank']}] p.{p['slide']} {p['title']}  (score {p['score']:.3f})")
+        doc = f"{doc_titles[p['doc_id']]} " if doc_titles and len(doc_titles) > 1 and p["doc_id"] in doc_titles else ""
+        lines.append(f"[{p['rank']}] {doc}p.{p['slide']} {p['title']}  (score {p['score']:.3f})")
         lines.extend("    " + line for line in p["text"].splitlines())
     return "\n".join(lines)
 

@@ -118,3 +118,12 @@ def test_cli_search_path_does_not_import_gradio():
     code = "import sys, qa.cli, qa.answer, qa.search, qa.store; print('gradio' in sys.modules, 'ranx' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False False"
+
+
+def test_plain_output_names_the_document_when_there_are_several():
+    from qa.cli import _plain
+
+    hit = {"rank": 1, "score": 0.5, "doc_id": "b", "slide": 3, "title": "予算", "text": "本文"}
+    out = {"question": "q", "answer": "本文 [1]", "abstained": False, "citations": [hit]}
+    assert "[1] p.3 予算" in _plain(out, "ask", {"b": "資料B"})
+    assert "[1] 資料B p.3 予算" in _plain(out, "ask", {"a": "資料A", "b": "資料B"})
