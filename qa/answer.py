@@ -110,7 +110,6 @@ class Signals:
     top_dense: float  # best chunk's cosine to the question
     coverage: float  # key-term coverage of the best passage
     english: bool
-    agree: bool  # dense and BM25 put the same chunk first
     kind_missing: bool  # the question asks for a number or date and no top piece has one
     unknown: float  # share of the question's key terms that occur nowhere in the corpus
 
@@ -135,10 +134,6 @@ class Answerer:
     def ask(self, question: str, mode: str = "hybrid", docs=None) -> Answer:
         """An answer quoted from the corpus (or from the documents `docs`), or an abstention."""
         return self.trace(question, mode, docs).answer
-
-    def ask_with_signals(self, question: str, mode: str = "hybrid") -> tuple[Answer, Signals]:
-        t = self.trace(question, mode)
-        return t.answer, t.signals
 
     def trace(self, question: str, mode: str = "hybrid", docs=None) -> "Trace":
         """The answer, the signals behind the abstention decision, and the passages
@@ -226,8 +221,6 @@ class Answerer:
         if hits and keys:
             found = set(terms(index.chunks[hits[0].chunk].embed_text, self.config.bm25_form))
             coverage = len(keys & found) / len(keys)
-        dense_first = max(hits, key=lambda h: h.dense).chunk if hits else -1
-        bm25_first = max(hits, key=lambda h: h.bm25).chunk if hits else -2
         kind = question_kind(query)
         top = candidates[: self.config.kind_window]
         vocab = index.bm25.vocab_dict
@@ -238,7 +231,6 @@ class Answerer:
             top_dense=max((h.dense for h in hits), default=0.0),
             coverage=coverage,
             english=is_english(query),
-            agree=dense_first == bm25_first and hits[0].bm25 > 0 if hits else False,
         )
 
     def _abstain(self, s: Signals) -> bool:
