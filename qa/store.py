@@ -69,15 +69,14 @@ def build_index(config: Config, embedder, docs: list[Document] | None = None, pr
         chunk_vecs, fresh_chunks = _embed(embedder, [c.embed_text for c in chunks], [c.id for c in chunks], reuse, progress)
         piece_texts, owner = _pieces(chunks)
         piece_vecs, fresh_pieces = _embed(embedder, piece_texts, [_text_key(t) for t in piece_texts], reuse, progress)
-        log.info("embedded %d chunks and %d pieces, reused %d", fresh_chunks, fresh_pieces,
-                 len(chunks) + len(piece_texts) - fresh_chunks - fresh_pieces)
+        fresh = fresh_chunks + fresh_pieces
+        stats = {"embedded": fresh, "reused": len(chunks) + len(piece_texts) - fresh,
+                 "seconds": round(time.perf_counter() - started, 2)}
+        log.info("embedded %d texts, reused %d", stats["embedded"], stats["reused"])
         tmp = config.index_dir / f".tmp-{os.getpid()}-{time.time_ns()}"
         tmp.mkdir()
         try:
-            _write(tmp, config, embedder, docs, chunks, chunk_vecs, piece_vecs, owner)
-            stats = {"embedded": fresh_chunks + fresh_pieces, "reused": len(chunks) + len(piece_texts) - fresh_chunks - fresh_pieces,
-                     "seconds": round(time.perf_counter() - started, 2)}
-            _add_to_manifest(tmp, {"build_stats": stats})
+            _write(tmp, config, embedder, docs, chunks, chunk_vecs, piece_vecs, owner, stats)
             final = config.index_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.urandom(3).hex()}"
             os.rename(tmp, final)
             _fsync_dir(config.index_dir)
@@ -136,7 +135,7 @@ def _previous_vectors(config: Config, model: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _write(path: Path, config, embedder, docs, chunks, chunk_vecs, piece_vecs, owner) -> None:
+def _write(path: Path, config, embedder, docs, chunks, chunk_vecs, piece_vecs, owner, stats) -> None:
     import bm25s
     import faiss
 
@@ -167,6 +166,7 @@ def _write(path: Path, config, embedder, docs, chunks, chunk_vecs, piece_vecs, o
         "corpus_sha256": corpus_sha256(docs),
         "documents": [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "sha256": d.sha256} for d in docs],
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_stats": stats,
     }
     manifest["files"] = {
         f.relative_to(path).as_posix(): _sha256(f) for f in sorted(path.rglob("*")) if f.is_file()
@@ -218,12 +218,6 @@ def _tune_search(faiss, index) -> None:
     if isinstance(index, faiss.IndexRefine):
         faiss.extract_index_ivf(index.base_index).nprobe = 8
         index.k_factor = 8
-
-
-def _add_to_manifest(path: Path, extra: dict) -> None:
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    manifest.update(extra)
-    (path / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def _sha256(path: Path) -> str:
