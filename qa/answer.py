@@ -16,7 +16,7 @@ import numpy as np
 from .config import Config
 from .results import Answer, Passage
 from .search import Hit, Retriever, prepare_query
-from .tokens import normalize, terms
+from .tokens import normalize, terms, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,13 @@ _KINDS = {
         re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
         re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}"),
     ),
+    "person": (re.compile(r"誰|だれ|\bwho(m|se)?\b", re.I), None),  # fits: a person's name (see fits)
     "place": (
         re.compile(r"どこで(?!す)|場所|開催地|where|which (city|country)", re.I),
         re.compile(r"場所|開催地|所在地|[都道府県市州]\b|(?<=[・、])[ァ-ヴー]{2,}$"),
     ),
 }
-STRICT_KINDS = ("amount", "percent", "count", "date")  # a question of these kinds needs a fitting piece
+STRICT_KINDS = ("amount", "percent", "count", "date", "person")  # these need a fitting piece
 
 
 _DIGITS = re.compile(r"[\d０-９][\d０-９,.，．]*")
@@ -67,6 +68,16 @@ def _disagree(a: str, b: str) -> bool:
     if _DIGITS.findall(a) == _DIGITS.findall(b) or not _DIGITS.search(a):
         return False
     return SequenceMatcher(None, _DIGITS.sub("#", a), _DIGITS.sub("#", b)).ratio() >= 0.8
+
+
+def fits(kind: str, text: str) -> bool:
+    """Whether `text` holds the kind of thing a question of `kind` asks for."""
+    if kind not in _KINDS:
+        return True
+    pattern = _KINDS[kind][1]
+    if pattern is None:  # person: unidic tags given and family names as 人名
+        return any(t.pos3 == "人名" for t in tokenize(text))
+    return bool(pattern.search(normalize(text)))
 
 
 def question_kind(question: str) -> str:
@@ -167,7 +178,6 @@ class Answerer:
     def _candidates(self, query: str, hits: list[Hit], qvec: np.ndarray) -> list[Candidate]:
         index = self.retriever.index
         kind = question_kind(query)
-        pattern = _KINDS[kind][1] if kind in _KINDS else None
         keys = set(key_terms(query, self.config.bm25_form))
         wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
         rows = {owner: row for row, owner in enumerate(index.piece_owner)}
@@ -177,8 +187,8 @@ class Answerer:
             chunk = index.chunks[hit.chunk]
             context_terms = set(terms(chunk.context, cfg.bm25_form))
             for p_pos, piece in enumerate(chunk.pieces):
-                fits = bool(pattern.search(normalize(piece.text))) if pattern else True
-                if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fits and kind in STRICT_KINDS):
+                fitting = fits(kind, piece.text)
+                if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS):
                     continue  # headings answer only when they hold the number or date asked for
                 if piece.kind == "source" and not wants_source:
                     continue
@@ -188,10 +198,10 @@ class Answerer:
                 score = (
                     cosine
                     + cfg.w_coverage * coverage
-                    + cfg.w_kind * (1.0 if fits else 0.0)
+                    + cfg.w_kind * (1.0 if fitting else 0.0)
                     + cfg.w_rank / (1 + h_pos)
                 )
-                out.append(Candidate(h_pos, hit.chunk, p_pos, piece.text, score, cosine, coverage, fits))
+                out.append(Candidate(h_pos, hit.chunk, p_pos, piece.text, score, cosine, coverage, fitting))
         out.sort(key=lambda c: -c.score)
         return out
 

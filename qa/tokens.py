@@ -22,8 +22,9 @@ class Token(NamedTuple):
     surface: str
     start: int
     end: int
-    pos: str
+    pos: str  # unidic pos1, e.g. 名詞
     lemma: str
+    pos3: str = ""  # unidic pos3, e.g. 人名 for a person's name
 
 
 _local = threading.local()
@@ -47,7 +48,7 @@ def tokenize(text: str) -> list[Token]:
         end = pos + len(word.surface)
         feature = word.feature
         lemma = getattr(feature, "lemma", None) or word.surface
-        tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma))
+        tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma, feature.pos3 or ""))
         pos = end
     return tokens
 

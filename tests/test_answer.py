@@ -133,3 +133,22 @@ def test_abstention_lists_related_passages(fake_answerer):
     answer = Answerer(fake_answerer.retriever, strict).ask("SATREPSの実施国数は？")
     assert answer.abstained and answer.answer == NOT_FOUND
     assert 0 < len(answer.citations) <= strict.related
+
+
+@pytest.mark.parametrize(
+    "kind, text, ok",
+    [
+        ("person", "2021年より、元東大総長の小宮山宏氏が理事長", True),
+        ("person", "大統領秘書室 科学技術首席秘書官", False),
+        ("amount", "2021～2027年で955億ユーロ規模", True),
+        ("amount", "約23%削減", False),
+        ("percent", "研究者の３０％以上", True),
+        ("date", "2024年7月9日～11日", True),
+        ("date", "相談窓口を設置", False),
+        ("other", "何でも", True),
+    ],
+)
+def test_fits_the_kind_asked_for(kind, text, ok):
+    from qa.answer import fits
+
+    assert fits(kind, text) is ok
