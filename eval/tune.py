@@ -111,7 +111,7 @@ def main() -> None:
 
     print(f"answer weights (fusion {mode}, dense_weight {w}, piece_weight {pw}):")
     results = []
-    grid = itertools.product((0.0, 0.1, 0.2, 0.3), (0.0, 0.03, 0.06), (0.0, 0.03, 0.06), (5, 10))
+    grid = itertools.product((0.0, 0.05, 0.1, 0.2), (0.0, 0.03, 0.06, 0.1, 0.15), (0.0, 0.03), (10,))
     for cov, kind, rank, passages in grid:
         cfg = replace(base, fusion=mode, dense_weight=w, w_coverage=cov, w_kind=kind, w_rank=rank,
                       answer_passages=passages, **off)
