@@ -121,7 +121,7 @@ def _split(text: str, unit: Unit, max_tokens: int) -> list[Unit]:
             merged.append([a, b])
     out = []
     for a, b in merged:
-        shown = unit.prefix + clean_inline(text[a:b])
-        if shown.strip():
-            out.append(Unit(a, b, shown, unit.kind, unit.path, unit.prefix))
+        body = clean_inline(text[a:b])
+        if body:  # a span of markup alone (e.g. a closing </ul>) is no piece
+            out.append(Unit(a, b, unit.prefix + body, unit.kind, unit.path, unit.prefix))
     return out

@@ -256,3 +256,11 @@ def test_blank_table_line_gives_no_piece():
 def test_empty_title_gives_no_piece():
     pieces = [p for c in chunks_of("# \n本文。\n# 次\n文。", 50) for p in c.pieces]
     assert all(p.text.strip() for p in pieces)
+
+
+def test_markup_alone_is_no_piece():
+    text = "\t0A0A0A0Aぁ0A0A0A0A0\t\t0\n0A0A0A\t<ul><li>0A0。0Aぁ0A0A0A</li></ul>\t0\t0"
+    from qa.corpus import clean_inline
+
+    pieces = [p for c in chunks_of(text, 40) for p in c.pieces]
+    assert pieces and all(clean_inline(text[p.start : p.end]) for p in pieces)  # a lone "</ul>" is dropped
