@@ -96,6 +96,24 @@ def _fit(text: str, unit: Unit, max_tokens: int) -> list[Unit]:
     return _split(text, unit, max_tokens)
 
 
+def _token_windows(text: str, a: int, b: int, budget: int) -> list[tuple[int, int]]:
+    """Contiguous spans of at most `budget` tokens each. MeCab may cut a span on its
+    own differently than in context, so each window is re-counted and shrunk."""
+    tokens = tokenize(text[a:b])
+    spans, i = [], 0
+    while i < len(tokens):
+        start = a + tokens[i].start if i else a
+        j = min(len(tokens), i + budget)
+        while True:
+            end = b if j == len(tokens) else a + tokens[j].start
+            if j - i <= 1 or count_tokens(text[start:end]) <= budget:
+                break
+            j -= 1
+        spans.append((start, end))
+        i = j
+    return spans
+
+
 def _split(text: str, unit: Unit, max_tokens: int) -> list[Unit]:
     """Cut a long unit at sentence ends, then at token boundaries, packing greedily."""
     budget = max(8, max_tokens - count_tokens(unit.prefix))
@@ -110,9 +128,7 @@ def _split(text: str, unit: Unit, max_tokens: int) -> list[Unit]:
         if count_tokens(text[a:b]) <= budget:
             pieces.append((a, b))
             continue
-        tokens = tokenize(text[a:b])
-        cuts = [a] + [a + tokens[i].start for i in range(budget, len(tokens), budget)] + [b]
-        pieces.extend(zip(cuts[:-1], cuts[1:]))
+        pieces.extend(_token_windows(text, a, b, budget))
     merged: list[list[int]] = []
     for a, b in pieces:
         if merged and count_tokens(text[merged[-1][0] : b]) <= budget:
@@ -122,6 +138,6 @@ def _split(text: str, unit: Unit, max_tokens: int) -> list[Unit]:
     out = []
     for a, b in merged:
         body = clean_inline(text[a:b])
-        if body:  # a span of markup alone (e.g. a closing </ul>) is no piece
+        if any(ch.isalnum() for ch in body):  # markup alone (a closing </ul>, a stray >) is no piece
             out.append(Unit(a, b, unit.prefix + body, unit.kind, unit.path, unit.prefix))
     return out

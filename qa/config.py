@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "multilingual-e5-small"  # built offline from PyPI packages, see offline_model
-CHUNKER_VERSION = 4  # bump when chunking changes in a way settings do not show
+CHUNKER_VERSION = 5  # bump when chunking changes in a way settings do not show
 
 
 def _default_root() -> Path:
