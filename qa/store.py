@@ -139,6 +139,7 @@ def _write(path: Path, config, embedder, docs, chunks, chunk_vecs, piece_vecs, o
     import bm25s
     import faiss
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
     with open(path / "chunks.jsonl", "w", encoding="utf-8") as fh:
         for c in chunks:
             row = {k: getattr(c, k) for k in ("id", "doc_id", "source", "slide", "title", "context", "start", "end", "text")}
