@@ -438,3 +438,21 @@ def test_browser_example_button_and_overlapping_questions(page):
     expect(page.locator("#qa-chat .qa-answer").first).to_contain_text("106プロジェクト")
     expect(page.locator("#qa-chat .qa-answer").last).to_contain_text("30%以上")
     expect(page.locator("#qa-input textarea")).to_have_value("")
+
+
+def test_several_documents_name_their_document_and_can_be_filtered(tmp_path):
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    (tmp_path / "corpus" / "memo.txt").write_text("# 連絡メモ\nSATREPSの説明会は札幌で開催する。\n", encoding="utf-8")
+    (tmp_path / "corpus" / "memo.json").write_text(json.dumps({"doc_id": "memo", "title": "連絡メモ"}), encoding="utf-8")
+    cfg = Config(root=tmp_path)
+    emb = FakeEmbedder()
+    build_index(cfg, emb)
+    page = ChatPage(Answerer(Retriever(load_index(cfg), emb, cfg), cfg), cfg, tmp_path / "fb.jsonl")
+    assert page.doc_titles["memo"] == "連絡メモ" and len(page.doc_titles) == 2
+    deck_id = next(d for d in page.doc_titles if d != "memo")
+    only_memo = page.ask("SATREPSの説明会はどこで開催しますか", docs=["memo"])
+    assert {c.doc_id for c in only_memo.citations} == {"memo"}
+    only_deck = page.ask("SATREPSの説明会はどこで開催しますか", docs=[deck_id])
+    assert "memo" not in {c.doc_id for c in only_deck.citations}
+    history, *_ = page.answer("SATREPSの説明会はどこで開催しますか", [], {}, ["memo"])
+    assert '<span class="qa-doc">連絡メモ</span>' in history[-1]["content"]

@@ -71,15 +71,20 @@ class ChatPage:
     def __init__(self, answerer, config: Config, feedback_path: Path):
         self.answerer, self.config, self.feedback_path = answerer, config, Path(feedback_path)
         self.chunks = answerer.retriever.index.chunks
+        documents = answerer.retriever.index.manifest.get("documents", [])
+        self.doc_titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in documents}
         # Answers are computed one at a time: the model's fast tokenizer is not safe to
         # call from several threads at once ("Already borrowed"), and one answer takes
         # tens of milliseconds. The queue still serves several requests around them.
         self._lock = threading.Lock()
 
-    def ask(self, question: str) -> Answer:
-        """Answer.ask on text made safe to log and to send back as JSON."""
+    def ask(self, question: str, docs=None) -> Answer:
+        """Answer.ask on text made safe to log and to send back as JSON; `docs` limits
+        the answer to those documents (None or all of them: no limit)."""
+        docs = [d for d in docs or [] if d in self.doc_titles]
+        limit = docs if docs and len(docs) < len(self.doc_titles) else None
         with self._lock:
-            return self.answerer.ask(_utf8(question))
+            return self.answerer.ask(_utf8(question), docs=limit)
 
     # -- the API endpoint ------------------------------------------------------------
 
@@ -101,7 +106,7 @@ class ChatPage:
     # ways of asking are one event (see build_app), so questions never overlap within a
     # page. Outputs: chat, turns, sources, source choice, slide, feedback box.
 
-    def submit(self, text, history, turns):
+    def submit(self, text, history, turns, docs=None):
         """The question from the textbox (the browser has emptied it): show it, answer it."""
         text = text if isinstance(text, str) else ""
         if not render.clean(text).strip():  # nothing to ask: ignore quietly, touch nothing
@@ -109,15 +114,15 @@ class ChatPage:
             return
         history = list(history or []) + [{"role": "user", "content": render.question_html(text, INPUT_LIMIT)}]
         yield (history,) + (gr.skip(),) * 5
-        yield self.answer(text, history, turns)
+        yield self.answer(text, history, turns, docs)
 
-    def answer(self, question: str, history, turns):
+    def answer(self, question: str, history, turns, docs=None):
         """The chat with the answer appended, and the page state that goes with it."""
         history, turns = list(history or []), dict(turns or {})
         record, sources = None, []
         try:
-            result = self.ask(question)
-            content = render.answer_html(result, self.config.max_query_chars)
+            result = self.ask(question, docs)
+            content = render.answer_html(result, self.config.max_query_chars, self.doc_titles)
             record = {"question": _utf8(question), "answer": result.to_dict()}
             pieces = render.answer_pieces(result)
             sources = [
@@ -237,6 +242,12 @@ def build_app(answerer, config: Config, feedback_path: Path | str) -> gr.Blocks:
                             gr.Button(q, size="sm", variant="secondary", elem_classes="qa-example") for q in EXAMPLES
                         ]
             with gr.Column(scale=2, min_width=300, elem_id="qa-side"):
+                many = len(page.doc_titles) > 1
+                doc_filter = gr.CheckboxGroup(
+                    label="対象の資料（選んだ資料だけから回答します）",
+                    choices=[(title, doc_id) for doc_id, title in page.doc_titles.items()],
+                    value=list(page.doc_titles), visible=many, elem_id="qa-docs",
+                )
                 gr.HTML("<div class='qa-side-title'>スライド全文</div>")
                 choice = gr.Radio(label="出典を選ぶ", choices=[], visible=False, elem_id="qa-source-choice")
                 slide = gr.HTML(render.SLIDE_PLACEHOLDER, elem_id="qa-slide")
@@ -248,7 +259,7 @@ def build_app(answerer, config: Config, feedback_path: Path | str) -> gr.Blocks:
         asking = gr.on(
             [box.submit, send.click],
             page.submit,
-            [box, chat, turns],
+            [box, chat, turns, doc_filter],
             [chat, turns, sources, choice, slide, feedback_box],
             js=TAKE_QUESTION,
             trigger_mode="always_last",

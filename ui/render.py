@@ -70,12 +70,14 @@ def question_html(question: str, input_limit: int | None = None) -> str:
     return f'<div class="qa-q">{esc(text[:QUESTION_PREVIEW])}…<div class="qa-note">{note}</div></div>'
 
 
-def _source_card(p: Passage, pieces: list[str]) -> str:
+def _source_card(p: Passage, pieces: list[str], doc_titles: dict | None = None) -> str:
+    doc = (doc_titles or {}).get(p.doc_id) if doc_titles and len(doc_titles) > 1 else None
     return (
         '<div class="qa-src">'
         '<div class="qa-src-head">'
         f'<span class="qa-num">{p.rank}</span>'
-        f'<span class="qa-page">p.{p.slide}</span>'
+        + (f'<span class="qa-doc">{esc(doc)}</span>' if doc else "")
+        + f'<span class="qa-page">p.{p.slide}</span>'
         f'<span class="qa-title">{esc(p.title)}</span>'
         f'<span class="qa-score">スコア {p.score:.3f}</span>'
         "</div>"
@@ -93,16 +95,17 @@ def _notice(answer: Answer, max_chars: int) -> str:
     )
 
 
-def answer_html(answer: Answer, max_chars: int) -> str:
-    """An answer (quotes with [n] markers, then its sources) or an abstention."""
+def answer_html(answer: Answer, max_chars: int, doc_titles: dict | None = None) -> str:
+    """An answer (quotes with [n] markers, then its sources) or an abstention. With
+    several documents, each source names its document (`doc_titles`: id -> title)."""
     if answer.abstained:
-        return abstention_html(answer, max_chars)
+        return abstention_html(answer, max_chars, doc_titles)
     pieces = answer_pieces(answer)
     quotes = "".join(
         f'<div class="qa-quote">{esc(m.group(1).strip())} <span class="qa-ref">&#91;{m.group(2)}&#93;</span></div>'
         for m in _PIECE.finditer(answer.answer)
     ) or f'<div class="qa-quote">{esc(answer.answer)}</div>'
-    cards = "".join(_source_card(p, pieces.get(p.rank, [])) for p in answer.citations)
+    cards = "".join(_source_card(p, pieces.get(p.rank, []), doc_titles) for p in answer.citations)
     return (
         '<div class="qa-msg qa-answer">'
         f"{_notice(answer, max_chars)}"
@@ -113,8 +116,8 @@ def answer_html(answer: Answer, max_chars: int) -> str:
     )
 
 
-def abstention_html(answer: Answer, max_chars: int) -> str:
-    cards = "".join(_source_card(p, []) for p in answer.citations)
+def abstention_html(answer: Answer, max_chars: int, doc_titles: dict | None = None) -> str:
+    cards = "".join(_source_card(p, [], doc_titles) for p in answer.citations)
     related = f'<div class="qa-label">関連する箇所</div>{cards}' if cards else ""
     return (
         '<div class="qa-msg qa-abstain">'

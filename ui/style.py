@@ -75,6 +75,7 @@ footer { opacity: .6; }
 .qa-num { display: inline-flex; align-items: center; justify-content: center; min-width: 20px; height: 20px;
   border-radius: 10px; background: #1d4ed8; color: #fff; font-size: 12px; font-weight: 700; padding: 0 5px; }
 .qa-page { font-weight: 700; color: #1d4ed8; white-space: nowrap; }
+.qa-doc { font-size: 0.8em; color: #334155; background: #e2e8f0; border-radius: 4px; padding: 1px 6px; }
 .qa-title { font-weight: 600; color: #0f172a; }
 .qa-score { margin-left: auto; font-size: 11.5px; color: #94a3b8; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .qa-src-text { font-size: 13.5px; color: #334155; max-height: 11em; overflow-y: auto; }
@@ -140,11 +141,11 @@ ASK_EXAMPLE = """() => {
 }"""
 
 # Before a question is sent: empty the box in the browser, pass the inputs on unchanged.
-TAKE_QUESTION = """(text, history, turns) => {
+TAKE_QUESTION = """(text, history, turns, docs) => {
   const box = document.querySelector('#qa-input textarea');
   if (box && text && text.trim()) {
     box.value = '';
     box.dispatchEvent(new Event('input', {bubbles: true}));
   }
-  return [text, history, turns];
+  return [text, history, turns, docs];
 }"""
