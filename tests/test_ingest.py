@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from qa.answer import Answerer
 from fakes import FakeEmbedder
 
 from qa import ingest
@@ -266,6 +268,14 @@ def test_fifty_documents_index_and_cite_the_right_doc(project, src):
         assert hit.doc_id == ids[name], (name, hit)
     listed = ingest.list_docs(project)
     assert len(listed) == 50 and all(d["indexed"] and d["chunks"] >= 1 for d in listed)
+    # answers cite the right document, and a document filter keeps the others out
+    answerer = Answerer(Retriever(load_index(project), emb, project), project.with_(abstain_kind_missing=False))
+    name = "doc37.md"
+    question = f"{facts[name].split('の特産品')[0]}の特産品の年間出荷量は何トンですか？"
+    answer = answerer.ask(question, mode="bm25")
+    assert answer.citations[0].doc_id == ids[name] and facts[name].split("、")[1][:8] in answer.answer
+    others = [ids["doc01.md"], ids["資料10.txt"]]
+    assert {c.doc_id for c in answerer.ask(question, mode="bm25", docs=others).citations} <= set(others)
 
 
 # --- bad files ------------------------------------------------------------------
