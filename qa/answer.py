@@ -153,8 +153,9 @@ class Answerer:
         r = self.retriever
         qvec = r.embed_query(query)
         hits = r.hits(query, self.config.answer_passages, mode, qvec=qvec, docs=docs)
-        candidates = self._candidates(query, hits, qvec)
-        signals = self._signals(query, hits, candidates)
+        keys = set(key_terms(query, self.config.bm25_form))
+        candidates = self._candidates(query, keys, hits, qvec)
+        signals = self._signals(query, keys, hits, candidates)
         best_of: dict[int, float] = {}
         for cand in candidates:
             best_of.setdefault(cand.hit, cand.score)
@@ -175,12 +176,10 @@ class Answerer:
 
     # -- scoring -----------------------------------------------------------------
 
-    def _candidates(self, query: str, hits: list[Hit], qvec: np.ndarray) -> list[Candidate]:
+    def _candidates(self, query: str, keys: set[str], hits: list[Hit], qvec: np.ndarray) -> list[Candidate]:
         index = self.retriever.index
         kind = question_kind(query)
-        keys = set(key_terms(query, self.config.bm25_form))
         wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
-        rows = {owner: row for row, owner in enumerate(index.piece_owner)}
         cfg = self.config
         out = []
         for h_pos, hit in enumerate(hits):
@@ -192,7 +191,7 @@ class Answerer:
                     continue  # headings answer only when they hold the number or date asked for
                 if piece.kind == "source" and not wants_source:
                     continue
-                cosine = float(index.piece_vectors[rows[(hit.chunk, p_pos)]] @ qvec)
+                cosine = float(index.piece_vectors[self.retriever.piece_row[(hit.chunk, p_pos)]] @ qvec)
                 found = set(terms(piece.text, cfg.bm25_form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
                 score = (
@@ -224,9 +223,8 @@ class Answerer:
         chunk = self.retriever.index.chunks[cand.chunk]
         return chunk.doc_id, chunk.slide
 
-    def _signals(self, query: str, hits: list[Hit], candidates: list[Candidate]) -> Signals:
+    def _signals(self, query: str, keys: set[str], hits: list[Hit], candidates: list[Candidate]) -> Signals:
         index = self.retriever.index
-        keys = set(key_terms(query, self.config.bm25_form))
         coverage = 0.0
         if hits and keys:
             found = set(terms(index.chunks[hits[0].chunk].embed_text, self.config.bm25_form))

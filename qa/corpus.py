@@ -195,12 +195,10 @@ def _units(text: str, lines: list[tuple[int, int]]):
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
             heading = clean_inline(line.lstrip("#"))
-            if not heading:
-                pass
-            elif level == 1 and not title_seen:
+            if heading and level == 1 and not title_seen:
                 title_seen, path = True, []
                 yield Unit(s, e, heading, "heading")
-            else:
+            elif heading:
                 path = [(lv, h) for lv, h in path if lv < level]
                 yield Unit(s, e, heading, "heading", tuple(h for _, h in path))
                 path.append((level, heading))

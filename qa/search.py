@@ -57,6 +57,7 @@ class Retriever:
             )
         self.index, self.embedder, self.config = index, embedder, config
         self._piece_chunk = np.array([c for c, _ in index.piece_owner], dtype=np.int64)
+        self.piece_row = {owner: row for row, owner in enumerate(index.piece_owner)}  # (chunk, piece) -> row
 
     @classmethod
     def load(cls, config: Config | None = None, embedder=None) -> "Retriever":
