@@ -1,0 +1,558 @@
+"""A cross-encoder reader: is this piece an answer to the question, and where in it?
+
+The reader is multilingual-e5-small with its top four layers (8-11) fine-tuned on
+JaQuAD and two small heads on top:
+
+- an answerability logit from the ``<s>`` hidden state;
+- start/end logits per token, of which only tokens of the piece compete for a span.
+
+Layers 0-7 and the embeddings are the unchanged e5-small ones, so the reader shares
+them with the embedder already in memory and ships only layers 8-11 + heads
+(fp16 safetensors, ~14 MB) in ``qa/reader_weights/``.
+
+Input: ``question`` as the first segment, ``f"{context}\\n{piece}"`` as the second,
+at most ``MAX_LEN`` tokens, only the second segment truncated.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+import os
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+
+try:  # the package will define it; until then a local stand-in with the same base class
+    from .errors import ReaderError
+except ImportError:  # pragma: no cover - depends on the state of errors.py
+    from .errors import QAError
+
+    class ReaderError(QAError):
+        """The reader's weights are missing, damaged or made for another base model."""
+
+
+BASE_MODEL_ID = "intfloat/multilingual-e5-small"
+FORMAT_VERSION = 1
+MAX_LEN = 128  # tokens of question + context + piece
+MAX_QUESTION_TOKENS = 48  # longer questions are cut so the piece keeps room
+MAX_CONTEXT_CHARS = 48  # heading paths are cut to this many characters
+MAX_SPAN = 30  # tokens
+SPLIT = 8  # layers [0, SPLIT) are the base's, [SPLIT, n) are the reader's
+WEIGHTS = Path(__file__).resolve().parent / "reader_weights" / "reader.safetensors"
+PROBE_LAYER = SPLIT - 1  # a frozen layer whose values identify the base model
+PROBE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Reading:
+    score: float  # answerability logit, uncalibrated (the caller calibrates)
+    span: tuple[int, int] | None  # char offsets of the best answer span inside `piece`, or None
+    span_score: float  # start+end logit of that span
+
+
+# --------------------------------------------------------------------------- model
+
+
+class ReaderModel(nn.Module):
+    """Top layers + heads over a shared, frozen bottom (embeddings + layers 0..SPLIT-1).
+
+    The base BertModel is held by reference and is not a registered submodule: its
+    parameters are neither in this module's state_dict nor in its parameters(), and
+    ``.train()`` here never touches it.
+    """
+
+    def __init__(self, base: nn.Module, n_top: int | None = None, init_from_base: bool = True):
+        super().__init__()
+        from transformers.models.bert.modeling_bert import BertLayer
+
+        config = base.config
+        total = config.num_hidden_layers
+        n_top = total - SPLIT if n_top is None else n_top
+        if n_top < 1 or SPLIT + n_top != total:
+            raise ReaderError(f"the base model has {total} layers; the reader needs {SPLIT + (n_top or 0)}")
+        self._base = [base]  # a list hides it from nn.Module registration
+        self.config = config
+        if init_from_base:
+            self.top = nn.ModuleList(copy.deepcopy(base.encoder.layer[i]) for i in range(SPLIT, total))
+        else:
+            self.top = nn.ModuleList(BertLayer(config, layer_idx=i) for i in range(SPLIT, total))
+        hidden = config.hidden_size
+        self.span_head = nn.Linear(hidden, 2)
+        self.cls_head = nn.Sequential(nn.Dropout(0.1), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        self.bottom_layers = list(base.encoder.layer[:SPLIT])  # plain list: not registered either
+        for p in self.parameters():  # copies of a frozen base come frozen
+            p.requires_grad_(True)
+
+    @property
+    def base(self) -> nn.Module:
+        return self._base[0]
+
+    def bottom(self, input_ids: torch.Tensor, mask4: torch.Tensor) -> torch.Tensor:
+        hidden = self.base.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+        for layer in self.bottom_layers:
+            hidden = _layer_out(layer(hidden, mask4))
+        return hidden
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, hidden: torch.Tensor | None = None):
+        """(answerability logits [B], start logits [B, L], end logits [B, L])."""
+        mask4 = additive_mask(attention_mask, self.span_head.weight.dtype)
+        if hidden is None:
+            with torch.no_grad():
+                hidden = self.bottom(input_ids, mask4)
+        for layer in self.top:
+            hidden = _layer_out(layer(hidden, mask4))
+        span = self.span_head(hidden)
+        cls = self.cls_head(hidden[:, 0]).squeeze(-1)
+        return cls, span[..., 0], span[..., 1]
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.state_dict().items()}
+
+
+def _layer_out(out):
+    return out[0] if isinstance(out, tuple) else out
+
+
+def additive_mask(attention_mask: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    """[B, L] 1/0 mask -> [B, 1, 1, L] additive mask for BertLayer."""
+    mask = attention_mask[:, None, None, :].to(dtype)
+    return (1.0 - mask) * torch.finfo(dtype).min
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor  # [B, L]
+    attention_mask: torch.Tensor  # [B, L]
+    piece_mask: torch.Tensor  # [B, L] bool: token lies inside the piece
+    offsets: list[list[tuple[int, int]]]  # per example, per token: char offsets inside the piece
+
+
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(path: str | Path):
+    from tokenizers import Tokenizer
+
+    file = Path(path) / "tokenizer.json"
+    try:
+        tok = Tokenizer.from_file(str(file))
+    except Exception as exc:
+        raise ReaderError(f"cannot read the reader's tokenizer {file}: {exc}. Run `qa model` to rebuild the base model.") from exc
+    tok.no_padding()
+    tok.enable_truncation(MAX_LEN, strategy="only_second")
+    return tok
+
+
+def _clip_question(tok, question: str) -> str:
+    while True:  # the tokenizer refuses a lone sequence longer than MAX_LEN: cut characters first
+        try:
+            enc = tok.encode(question, add_special_tokens=False)
+            break
+        except Exception:
+            question = question[: len(question) // 2]
+    if len(enc.ids) <= MAX_QUESTION_TOKENS:
+        return question
+    return question[: enc.offsets[MAX_QUESTION_TOKENS - 1][1]]
+
+
+def second_segment(context: str, piece: str) -> tuple[str, int]:
+    """The second segment's text and where `piece` starts in it."""
+    context = (context or "")[:MAX_CONTEXT_CHARS]
+    return f"{context}\n{piece}", len(context) + 1
+
+
+def encode(tok, question: str, pieces: Sequence[tuple[str, str]], pad_id: int = 1) -> Batch:
+    question = _clip_question(tok, question or "")
+    seconds, starts = zip(*(second_segment(c, p or "") for c, p in pieces)) if pieces else ((), ())
+    encs = tok.encode_batch([(question, s) for s in seconds])
+    return collate(encs, starts, pad_id)
+
+
+def collate(encs, starts, pad_id: int = 1) -> Batch:
+    length = max(len(e.ids) for e in encs)
+    n = len(encs)
+    ids = torch.full((n, length), pad_id, dtype=torch.long)
+    att = torch.zeros((n, length), dtype=torch.long)
+    piece = torch.zeros((n, length), dtype=torch.bool)
+    offsets = []
+    for i, (e, start) in enumerate(zip(encs, starts)):
+        k = len(e.ids)
+        ids[i, :k] = torch.tensor(e.ids)
+        att[i, :k] = 1
+        offs = []
+        for j, (seq, (a, b)) in enumerate(zip(e.sequence_ids, e.offsets)):
+            if seq == 1 and b > a and a >= start:
+                piece[i, j] = True
+                offs.append((a - start, b - start))
+            else:
+                offs.append((0, 0))
+        offsets.append(offs)
+    return Batch(ids, att, piece, offsets)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def best_spans(start: torch.Tensor, end: torch.Tensor, piece_mask: torch.Tensor, max_span: int = MAX_SPAN):
+    """Per row the best (i, j, score) with i <= j < i + max_span over piece tokens, or None."""
+    neg = torch.finfo(start.dtype).min / 4
+    s = start.masked_fill(~piece_mask, neg)
+    e = end.masked_fill(~piece_mask, neg)
+    scores = s[:, :, None] + e[:, None, :]  # [B, L, L]
+    length = start.shape[1]
+    idx = torch.arange(length)
+    band = (idx[None, :] >= idx[:, None]) & (idx[None, :] < idx[:, None] + max_span)
+    scores = scores.masked_fill(~band[None], neg * 2)
+    flat = scores.view(scores.shape[0], -1)
+    best = flat.argmax(dim=1)
+    out = []
+    for row, b in enumerate(best.tolist()):
+        if not bool(piece_mask[row].any()):
+            out.append(None)
+            continue
+        i, j = divmod(b, length)
+        out.append((i, j, float(flat[row, b])))
+    return out
+
+
+def span_chars(offsets: list[tuple[int, int]], i: int, j: int, piece_len: int) -> tuple[int, int]:
+    a = max(0, min(offsets[i][0], piece_len))
+    b = max(a, min(offsets[j][1], piece_len))
+    return a, b
+
+
+# --------------------------------------------------------------------------- files
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def base_weights_sha256(base_path: str | Path | None) -> str | None:
+    """The base model's identity as recorded by the model builder (qa_model.json)."""
+    if not base_path:
+        return None
+    meta = Path(base_path) / "qa_model.json"
+    try:
+        return json.loads(meta.read_text(encoding="utf-8")).get("weights_sha256")
+    except (OSError, ValueError):
+        return None
+
+
+def base_probe(base: nn.Module) -> list[float]:
+    """A few fixed values of a frozen layer: a tolerant fingerprint of the base weights."""
+    w = base.encoder.layer[PROBE_LAYER].attention.self.query.weight.detach().float().flatten()
+    step = max(1, w.numel() // PROBE_SIZE)
+    return [round(float(x), 6) for x in w[::step][:PROBE_SIZE]]
+
+
+def export(model: ReaderModel, path: str | Path, base_path: str | Path | None = None, extra: dict | None = None) -> dict:
+    """Write layers SPLIT.. + heads as fp16 safetensors, plus a sidecar JSON with its sha256."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    cfg = model.config
+    meta = {
+        "format": FORMAT_VERSION,
+        "base_model": BASE_MODEL_ID,
+        "base_weights_sha256": base_weights_sha256(base_path) or "",
+        "base_probe": base_probe(model.base),
+        "layers": list(range(SPLIT, cfg.num_hidden_layers)),
+        "hidden_size": cfg.hidden_size,
+        "num_hidden_layers": cfg.num_hidden_layers,
+        "max_len": MAX_LEN,
+        "max_span": MAX_SPAN,
+        "input": "question </s></s> context\\npiece",
+        "dtype": "float16",
+    }
+    if extra:
+        meta.update(extra)
+    save_file(tensors, str(path), metadata={"qa_reader": json.dumps(meta, ensure_ascii=False)})
+    side = dict(meta, file=path.name, sha256=sha256_file(path), bytes=path.stat().st_size)
+    sidecar(path).write_text(json.dumps(side, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return side
+
+
+def sidecar(path: Path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+# --------------------------------------------------------------------------- reader
+
+_FIX = "Re-export it with `python scripts/train_reader.py --export` or restore it with `git checkout qa/reader_weights`."
+
+
+class Reader:
+    def __init__(self, model: ReaderModel, tokenizer, meta: dict):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.meta = meta
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, weights: Path | None = None, base=None, quantize: bool = True) -> "Reader":
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        weights = Path(weights) if weights is not None else WEIGHTS
+        meta = _check_file(weights)
+        base_path = None
+        if base is None:
+            base_path = default_base_path()
+            base = load_base(base_path)
+        else:
+            base_path = getattr(base.config, "_name_or_path", None) or None
+            if not base_path or not (Path(base_path) / "tokenizer.json").is_file():
+                base_path = default_base_path()
+        _check_base(base, base_path, meta, weights)
+        model = ReaderModel(base, init_from_base=False)
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(weights))
+            model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        except Exception as exc:
+            raise ReaderError(f"reader weights {weights} do not fit the reader ({exc}). {_FIX}") from exc
+        model.eval()
+        if quantize:
+            model = quantize_model(model)
+        return cls(model, load_tokenizer(base_path), meta)
+
+    def read(self, question: str, pieces: Sequence[tuple[str, str]], batch_size: int = 32) -> list[Reading]:
+        pieces = [(str(c or ""), str(p or "")) for c, p in pieces]
+        if not pieces:
+            return []
+        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i][0]) + len(pieces[i][1]))
+        results: list[Reading | None] = [None] * len(pieces)
+        with self._lock, torch.inference_mode():
+            for k in range(0, len(order), batch_size):
+                chunk = order[k : k + batch_size]
+                batch = encode(self.tokenizer, question or "", [pieces[i] for i in chunk])
+                cls, start, end = self.model(batch.input_ids, batch.attention_mask)
+                spans = best_spans(start, end, batch.piece_mask)
+                for row, i in enumerate(chunk):
+                    found = spans[row]
+                    if found is None:
+                        results[i] = Reading(float(cls[row]), None, float("-inf"))
+                        continue
+                    a, b = span_chars(batch.offsets[row], found[0], found[1], len(pieces[i][1]))
+                    a, b = _trim(pieces[i][1], a, b)
+                    results[i] = Reading(float(cls[row]), (a, b) if b > a else None, found[2])
+        return results  # type: ignore[return-value]
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _check_file(weights: Path) -> dict:
+    side = sidecar(weights)
+    if not weights.is_file():
+        raise ReaderError(f"reader weights not found at {weights}. {_FIX}")
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReaderError(f"reader weights sidecar {side} is missing or unreadable ({exc}). {_FIX}") from exc
+    if meta.get("format") != FORMAT_VERSION:
+        raise ReaderError(f"reader weights {weights} have format {meta.get('format')}, this code reads {FORMAT_VERSION}. {_FIX}")
+    digest = sha256_file(weights)
+    if digest != meta.get("sha256"):
+        raise ReaderError(f"reader weights {weights} are damaged (sha256 {digest[:12]}… ≠ {str(meta.get('sha256'))[:12]}…). {_FIX}")
+    return meta
+
+
+def _check_base(base, base_path, meta: dict, weights: Path) -> None:
+    cfg = base.config
+    if cfg.hidden_size != meta.get("hidden_size") or cfg.num_hidden_layers != meta.get("num_hidden_layers"):
+        raise ReaderError(
+            f"reader weights {weights} were made for another base model "
+            f"({meta.get('base_model')}, hidden {meta.get('hidden_size')}); "
+            f"this base has hidden {cfg.hidden_size}, {cfg.num_hidden_layers} layers. Load the reader with the e5-small base."
+        )
+    want = meta.get("base_weights_sha256")
+    have = base_weights_sha256(base_path)
+    if want and have and want != have:
+        raise ReaderError(
+            f"reader weights {weights} were made for base weights {want[:12]}…, but the model at {base_path} is {have[:12]}…. "
+            "Rebuild the base with `qa model` or retrain the reader for this base."
+        )
+    probe = meta.get("base_probe")
+    if probe:
+        got = torch.tensor(base_probe(base))
+        ref = torch.tensor(probe)
+        if got.shape != ref.shape or not torch.allclose(got, ref, atol=1e-3):
+            raise ReaderError(
+                f"reader weights {weights} were made for another base model than the one given "
+                f"(expected {meta.get('base_model')}). Load the reader with the e5-small base it was trained on."
+            )
+
+
+def default_base_path() -> str:
+    """The project's e5-small folder (built on first need by qa.embed.model_path)."""
+    try:
+        from .config import Config
+        from .embed import model_path
+
+        return model_path(Config())
+    except ReaderError:
+        raise
+    except Exception:  # the config API may differ; fall back to the documented default place
+        home = os.environ.get("QA_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
+        path = Path(home) / "models" / "multilingual-e5-small"
+        if not (path / "config.json").is_file():
+            raise ReaderError(f"the reader's base model is not at {path}. Run `qa model` to build it.") from None
+        return str(path)
+
+
+def load_base(path: str | Path):
+    try:
+        import transformers
+        from transformers import BertModel
+
+        transformers.utils.logging.set_verbosity_error()
+        base = BertModel.from_pretrained(str(path), local_files_only=True)
+    except Exception as exc:
+        raise ReaderError(f"cannot load the reader's base model from {path}: {exc}. Run `qa model` to build it.") from exc
+    base.eval()
+    for p in base.parameters():
+        p.requires_grad_(False)
+    return base
+
+
+def quantize_model(model: ReaderModel) -> ReaderModel:
+    """int8 dynamic quantization of the reader's own Linear layers and of a private copy of
+    the frozen layers' Linears (the shared base itself is never modified; the embeddings,
+    by far its largest part, stay shared)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated but present in torch 2.13
+            from torch.ao.quantization import quantize_dynamic
+
+            top = quantize_dynamic(model.top, {nn.Linear}, dtype=torch.qint8)
+            bottom = [quantize_dynamic(copy.deepcopy(layer), {nn.Linear}, dtype=torch.qint8) for layer in model.bottom_layers]
+    except (ImportError, AttributeError, RuntimeError) as exc:  # a torch without it: stay in float
+        import logging
+
+        logging.getLogger(__name__).warning("reader stays in float32: int8 quantization unavailable (%s)", exc)
+        return model
+    model.top = top
+    model.bottom_layers = bottom
+    return model
+
+
+# --------------------------------------------------------------------------- paragraphs and evaluation
+
+_SENT_END = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[」』）)]*|\n|$)")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Char spans of the sentences of `text` (split after 。！？ and at newlines), whitespace-trimmed."""
+    spans = []
+    for m in _SENT_END.finditer(text):
+        a, b = m.start(), m.end()
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            spans.append((a, b))
+    return spans
+
+
+def read_paragraph(question: str, context: str, paragraph: str, reader: Reader | None = None) -> tuple[str, float]:
+    """The best span of the most answerable sentence of `paragraph`, and that sentence's score."""
+    reader = reader or _default_reader()
+    spans = split_sentences(paragraph) or [(0, len(paragraph))]
+    readings = reader.read(question, [(context, paragraph[a:b]) for a, b in spans])
+    best = max(range(len(spans)), key=lambda i: (readings[i].span is not None, readings[i].score))
+    r = readings[best]
+    if r.span is None:
+        return "", r.score
+    a = spans[best][0]
+    return paragraph[a + r.span[0] : a + r.span[1]], r.score
+
+
+_READER: Reader | None = None
+
+
+def _default_reader() -> Reader:
+    global _READER
+    if _READER is None:
+        _READER = Reader.load()
+    return _READER
+
+
+_PUNCT_CATS = ("P", "S", "Z")
+
+
+def normalize_answer(text: str) -> str:
+    """Characters compared for Japanese EM/F1: NFKC, no whitespace, punctuation or symbols."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in _PUNCT_CATS)
+
+
+def char_f1(pred: str, gold: str) -> float:
+    from collections import Counter
+
+    p, g = normalize_answer(pred), normalize_answer(gold)
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def exact_match(pred: str, gold: str) -> float:
+    return float(normalize_answer(pred) == normalize_answer(gold))
+
+
+def eval_rc(data_dir: str | Path, reader: Reader | None = None, limit: int | None = None, progress: bool = True) -> dict:
+    """Reading comprehension on JaQuAD dev: gold paragraph given, EM/F1 (max over gold answers)."""
+    import time
+
+    reader = reader or _default_reader()
+    files = sorted(Path(data_dir).glob("*.json"))
+    items = []
+    for f in files:
+        for art in json.loads(f.read_text(encoding="utf-8"))["data"]:
+            for para in art["paragraphs"]:
+                for qa in para["qas"]:
+                    items.append((art["title"], para["context"], qa["question"], [a["text"] for a in qa["answers"]]))
+    if limit:
+        items = items[:limit]
+    it = items
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(items, desc="rc eval", mininterval=10)
+    em = f1 = 0.0
+    t0 = time.perf_counter()
+    for title, para, q, golds in it:
+        pred, _ = read_paragraph(q, title, para, reader)
+        em += max(exact_match(pred, g) for g in golds)
+        f1 += max(char_f1(pred, g) for g in golds)
+    n = max(1, len(items))
+    return {"n": len(items), "em": em / n, "f1": f1 / n, "seconds": time.perf_counter() - t0}

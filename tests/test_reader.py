@@ -1,0 +1,214 @@
+"""The reader (qa/reader.py): file format, identity checks and robustness with a tiny random
+model and a character tokenizer; one slow test with the real shipped weights."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from qa import reader as R
+from qa.errors import QAError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+CHARS = "abcdefghijklmnopqrstuvwxyzABC0123456789 。、!?>\n海外特別研究員事業では毎年約300名を派遣しているか何"
+
+
+def _tiny_base(folder: Path, seed: int, hidden: int = 16, weights_sha: str = "tiny-sha"):
+    """A 12-layer BertModel with hidden size 16 saved with a char tokenizer and a qa_model.json."""
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    vocab = {t: i for i, t in enumerate(specials + sorted(set(CHARS)))}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B:1 </s>:1", special_tokens=[("<s>", 0), ("</s>", 2)]
+    )
+    tok.save(str(folder / "tokenizer.json"))
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=12, num_attention_heads=2,
+        intermediate_size=2 * hidden, max_position_embeddings=512, pad_token_id=1,
+    )
+    BertModel(config).save_pretrained(folder)
+    (folder / "qa_model.json").write_text(json.dumps({"model": "tiny", "weights_sha256": weights_sha}))
+    return R.load_base(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reader")
+    base = _tiny_base(root / "base", seed=0)
+    torch.manual_seed(1)
+    model = R.ReaderModel(base)
+    with torch.no_grad():  # heads that are not all-zero-ish so spans vary
+        for p in model.span_head.parameters():
+            p.normal_(0, 1.0)
+    weights = root / "w" / "reader.safetensors"
+    R.export(model, weights, root / "base")
+    return root, base, model, weights
+
+
+PIECES = [
+    ("スライド > 見出し", "海外特別研究員事業では毎年約300名を派遣している。"),
+    ("", ""),
+    ("ctx", "ABC"),
+    ("", "!!!"),
+    ("title", "abc " * 750),  # 3,000 characters: truncated
+    ("English context", "The WPI programme hosts 30% foreign researchers."),
+    ("記号", "【1位】中国 35.3% 【2位】ドイツ 9.7% ☃ \u200b \t"),
+]
+
+
+def test_export_load_round_trip(tiny):
+    root, base, model, weights = tiny
+    side = json.loads(R.sidecar(weights).read_text())
+    assert side["sha256"] == R.sha256_file(weights)
+    assert side["base_weights_sha256"] == "tiny-sha" and side["layers"] == [8, 9, 10, 11]
+    assert side["base_model"] == R.BASE_MODEL_ID and side["format"] == R.FORMAT_VERSION
+    reader = R.Reader.load(weights, base=base, quantize=False)
+    assert reader.model.base is base  # shared, not copied
+    q = "海外特別研究員は毎年何名派遣していますか"
+    batch = R.encode(reader.tokenizer, q, PIECES)
+    model.eval()
+    with torch.no_grad():
+        want = model(batch.input_ids, batch.attention_mask)
+        got = reader.model(batch.input_ids, batch.attention_mask)
+    for w, g in zip(want, got):
+        torch.testing.assert_close(g, w, atol=2e-2, rtol=2e-2)  # fp16 storage
+    # the file holds only the reader's layers and heads
+    from safetensors import safe_open
+
+    with safe_open(str(weights), "pt") as f:
+        keys = list(f.keys())
+        assert all(f.get_tensor(k).dtype == torch.float16 for k in keys)
+    assert keys and all(k.startswith(("top.", "span_head.", "cls_head.")) for k in keys)
+    assert {k.split(".")[1] for k in keys if k.startswith("top.")} == {"0", "1", "2", "3"}
+
+
+def test_load_without_sidecar_or_file(tiny, tmp_path):
+    root, base, _, weights = tiny
+    with pytest.raises(R.ReaderError, match="not found"):
+        R.Reader.load(tmp_path / "nope.safetensors", base=base)
+    lone = tmp_path / "reader.safetensors"
+    lone.write_bytes(weights.read_bytes())
+    with pytest.raises(R.ReaderError, match="sidecar"):
+        R.Reader.load(lone, base=base)
+    assert issubclass(R.ReaderError, QAError)
+
+
+def test_damaged_weights_are_refused(tiny, tmp_path):
+    root, base, _, weights = tiny
+    bad = tmp_path / "reader.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    R.sidecar(bad).write_text(R.sidecar(weights).read_text())
+    with pytest.raises(R.ReaderError, match="damaged"):
+        R.Reader.load(bad, base=base)
+
+
+def test_weights_for_another_base_are_refused(tiny, tmp_path):
+    root, base, _, weights = tiny
+    other = _tiny_base(tmp_path / "other", seed=5)  # same shape, other values, same qa_model.json sha
+    with pytest.raises(R.ReaderError, match="another base"):
+        R.Reader.load(weights, base=other)
+    wider = _tiny_base(tmp_path / "wider", seed=0, hidden=32)
+    with pytest.raises(R.ReaderError, match="another base"):
+        R.Reader.load(weights, base=wider)
+    # same values, but the model folder says it is other base weights
+    renamed = _tiny_base(tmp_path / "renamed", seed=0, weights_sha="other-sha")
+    with pytest.raises(R.ReaderError, match="base weights"):
+        R.Reader.load(weights, base=renamed)
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_odd_inputs_and_span_offsets(tiny, quantize):
+    root, base, _, weights = tiny
+    reader = R.Reader.load(weights, base=base, quantize=quantize)
+    for question in ["海外特別研究員は毎年何名派遣していますか", "", "!!!", "What is WPI?", "質問" * 500]:
+        readings = reader.read(question, PIECES)
+        assert len(readings) == len(PIECES)
+        for (ctx, piece), r in zip(PIECES, readings):
+            assert isinstance(r, R.Reading) and r.score == r.score  # not NaN
+            if r.span is not None:
+                a, b = r.span
+                assert 0 <= a < b <= len(piece)
+                assert piece[a:b] == piece[a:b].strip()
+        assert readings[1].span is None  # an empty piece has no span
+    assert reader.read("q", []) == []
+    # order of the pieces does not change what each gets
+    rev = reader.read("海外", PIECES[::-1])[::-1]
+    fwd = reader.read("海外", PIECES)
+    assert [r.span for r in rev] == [r.span for r in fwd]
+    assert all(abs(a.score - b.score) < 1e-3 for a, b in zip(rev, fwd))
+
+
+def test_loading_does_not_touch_the_shared_base(tiny):
+    root, base, _, weights = tiny
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    R.Reader.load(weights, base=base, quantize=True).read("a", [("b", "c")])
+    after = base.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert all(type(m).__module__.startswith("torch.nn.modules") or "quantized" not in type(m).__module__ for m in base.modules())
+
+
+def test_read_paragraph_and_metrics(tiny):
+    root, base, _, weights = tiny
+    reader = R.Reader.load(weights, base=base)
+    para = "海外特別研究員事業では毎年約300名を派遣している。ABC。\n何か"
+    text, score = R.read_paragraph("何名", "t", para, reader)
+    assert isinstance(score, float) and text in para
+    assert R.split_sentences("一。二！\n 三") == [(0, 2), (2, 4), (6, 7)]
+    assert R.exact_match("約300名", " 約300名。") == 1.0
+    assert R.char_f1("約300名", "300名") == pytest.approx(2 * 0.8 * 1 / 1.8)
+    assert R.char_f1("", "x") == 0.0
+
+
+def test_training_examples_and_targets(tmp_path):
+    """The training script's example builder: spans match, perturbed questions lose their item."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import train_reader as T
+
+    ctx = "海外特別研究員事業では2024年に約300名を派遣した。2026年には東京で会合が開かれた。別の文です。"
+    arts = [{"title": "研究", "paragraphs": [
+        {"context": ctx, "qas": [{"id": "1", "question": "2024年に何名派遣しましたか",
+                                  "answers": [{"text": "約300名", "answer_start": ctx.index("約300名")}]}]},
+        {"context": "他の段落の文です。1999年の話。", "qas": []},
+    ]}]
+    found = {}
+    for seed in range(30):
+        for ex in T.build_examples(arts, seed=seed):
+            found.setdefault(ex["kind"], ex)
+    pos = found["pos"]
+    assert pos["piece"] == "海外特別研究員事業では2024年に約300名を派遣した。"
+    assert pos["piece"][pos["ans"][0]:pos["ans"][1]] == "約300名"
+    assert found["neg_perturbed"]["q"] in ("2026年に何名派遣しましたか", "1999年に何名派遣しましたか")
+    assert "約300名" not in found["neg_same"]["piece"]
+    assert T.auc(__import__("numpy").array([0.1, 0.9, 0.4, 0.8]), __import__("numpy").array([0, 1, 0, 1])) == 1.0
+
+
+REAL = R.WEIGHTS
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_file(), reason="reader weights not committed yet")
+def test_real_reader_finds_the_number():
+    reader = R.Reader.load()
+    piece = "海外特別研究員事業では毎年約300名を派遣している。"
+    good, other = reader.read(
+        "海外特別研究員は毎年何名派遣していますか",
+        [("海外特別研究員", piece), ("研究力", "論文数の国際シェアは化学で中国が35.3%と最も高い。")],
+    )
+    assert good.span is not None and piece[good.span[0] : good.span[1]] == "約300名"
+    assert good.score > other.score
