@@ -8,7 +8,7 @@ from pathlib import Path
 
 from qa.corpus import Document, split_slides
 from qa.errors import InputError
-from qa.search import prepare_query
+from qa.retrieve import prepare_query
 
 KINDS = ("number", "date", "name", "table", "paraphrase", "multi", "english", "unanswerable")
 _FIELDS = {

@@ -4,7 +4,6 @@ Runs and qrels are plain `{query_id: {doc_id: score}}` dicts."""
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 
@@ -13,7 +12,6 @@ import numpy as np
 from qa.tokens import squash
 
 RANKING_METRICS = ("hit_rate@1", "hit_rate@5", "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
-_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 def ranking(qrels: dict, run: dict, metrics=RANKING_METRICS) -> dict[str, float]:
@@ -58,14 +56,19 @@ def compare(qrels: dict, runs: dict[str, dict], metric: str = "ndcg@10") -> dict
     return {"metric": metric, "best": names[0], "second": names[1] if len(names) > 1 else None, "p_value": float(p)}
 
 
-def answer_correct(answer: str, acceptable) -> bool:
-    text = squash(_MARKER.sub("", answer))
+def answer_text(answer) -> str:
+    """What an answer shows as its content: the short answer and the quoted text."""
+    return "\n".join([answer.short_answer or ""] + [q.text for q in answer.quotes])
+
+
+def answer_correct(text: str, acceptable) -> bool:
+    text = squash(text)
     return any(squash(a) in text for a in acceptable if squash(a))
 
 
-def char_f1(answer: str, acceptable) -> float:
-    """Best character-level F1 between the answer and any acceptable answer."""
-    got = Counter(squash(_MARKER.sub("", answer)))
+def char_f1(text: str, acceptable) -> float:
+    """Best character-level F1 between a text and any acceptable answer."""
+    got = Counter(squash(text))
     best = 0.0
     for a in acceptable:
         want = Counter(squash(a))

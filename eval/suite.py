@@ -24,20 +24,22 @@ SYSTEMS = ("bm25", "dense", "hybrid", "full")
 DEPTH = 10
 
 
-def run_suite(answerer, items: list[Item], systems=SYSTEMS, progress: bool = False) -> dict:
+def run_suite(pipeline, items: list[Item], systems=SYSTEMS, progress: bool = False) -> dict:
     """Every number the report needs, for `items`, per system and per kind."""
-    index = answerer.retriever.index
-    docs = {d.doc_id: d for d in load_corpus(answerer.config.corpus_dir, answerer.config.root)}
-    raw = [docs[c.doc_id].text[c.start : c.end] if c.doc_id in docs else "" for c in index.chunks]
+    store, answerer, retriever = pipeline.store, pipeline.answerer, pipeline.retriever
+    config = pipeline.config
+    docs = {d.doc_id: d for d in load_corpus(config.corpus_dir, config.root)}
+    chunks = {c.id: c for d in store.documents() for c in store.doc_chunks(d["doc_id"])}
+    raw = {c.id: docs[c.doc_id].text[c.start : c.end] if c.doc_id in docs else "" for c in chunks.values()}
     qrels, slide_qrels = {}, {}
     for it in items:
         if not it.answerable:
             continue
-        rel = {c.id: 1 for c, r in zip(index.chunks, raw) if metrics.contains_evidence(r, c.text, it.evidence)}
+        rel = {c.id: 1 for c in chunks.values() if metrics.contains_evidence(raw[c.id], c.text, it.evidence)}
         in_docs = {d for d, doc in docs.items() if any(ev in doc.text for ev in it.evidence)}
         qrels[it.id] = rel or {"<no passage holds the evidence>": 1}
         slide_qrels[it.id] = {f"{d}#{s}": 1 for d in in_docs for s in it.slides} or {"<none>": 1}
-    by_start = {(c.doc_id, c.start, c.end): i for i, c in enumerate(index.chunks)}
+    by_start = {(c.doc_id, c.start, c.end): c.id for c in chunks.values()}
 
     out = {"systems": {}, "items": len(items), "kinds": sorted({it.kind for it in items})}
     runs = {}
@@ -50,16 +52,15 @@ def run_suite(answerer, items: list[Item], systems=SYSTEMS, progress: bool = Fal
             trace = answerer.trace(it.question, mode)
             answer, signals = trace.answer, trace.signals
             latency = time.perf_counter() - started
-            order = [h.chunk for h in answerer.retriever.hits(it.question, DEPTH, mode)]
+            order = [h.chunk_id for h in retriever.hits(it.question, DEPTH, mode)]
             if system == "full":  # passages reordered by how well they answer
                 order = trace.ranking + [i for i in order if i not in trace.ranking]
             ranked = order[:DEPTH]
-            run[it.id] = {index.chunks[i].id: float(DEPTH - r) for r, i in enumerate(ranked)}
+            run[it.id] = {i: float(DEPTH - r) for r, i in enumerate(ranked)}
             slide_run[it.id] = {}
             for r, i in enumerate(ranked):
-                key = f"{index.chunks[i].doc_id}#{index.chunks[i].slide}"
-                slide_run[it.id].setdefault(key, float(DEPTH - r))
-            rows.append(_row(it, answer, signals, latency, raw, by_start, index))
+                slide_run[it.id].setdefault(f"{chunks[i].doc_id}#{chunks[i].slide}", float(DEPTH - r))
+            rows.append(_row(it, answer, signals, latency, raw, by_start, chunks))
             bar.update(1)
         runs[system] = run
         out["systems"][system] = _summary(rows, qrels, run, slide_qrels, slide_run, items)
@@ -70,15 +71,14 @@ def run_suite(answerer, items: list[Item], systems=SYSTEMS, progress: bool = Fal
     return out
 
 
-def _row(it: Item, answer, signals, latency, raw, by_start, index) -> dict:
+def _row(it: Item, answer, signals, latency, raw, by_start, chunks) -> dict:
     cited = [by_start.get((p.doc_id, p.start, p.end)) for p in answer.citations]
-    supports = [
-        i is not None and metrics.contains_evidence(raw[i], index.chunks[i].text, it.evidence) for i in cited
-    ]
+    supports = [i is not None and metrics.contains_evidence(raw[i], chunks[i].text, it.evidence) for i in cited]
     covered = [
-        any(i is not None and metrics.contains_evidence(raw[i], index.chunks[i].text, [ev]) for i in cited)
+        any(i is not None and metrics.contains_evidence(raw[i], chunks[i].text, [ev]) for i in cited)
         for ev in it.evidence
     ]
+    shown = metrics.answer_text(answer)
     return {
         "id": it.id,
         "kind": it.kind,
@@ -87,14 +87,16 @@ def _row(it: Item, answer, signals, latency, raw, by_start, index) -> dict:
         "answerable": it.answerable,
         "abstained": answer.abstained,
         "answer": answer.answer,
+        "short_answer": answer.short_answer,
+        "confidence": answer.confidence,
         "cited_slides": [p.slide for p in answer.citations],
         "gold_slides": list(it.slides),
-        "correct": it.answerable and not answer.abstained and metrics.answer_correct(answer.answer, it.answers),
-        "f1": metrics.char_f1(answer.answer, it.answers) if it.answerable and not answer.abstained else 0.0,
+        "correct": it.answerable and not answer.abstained and metrics.answer_correct(shown, it.answers),
+        "f1": metrics.char_f1(answer.short_answer or shown, it.answers) if it.answerable and not answer.abstained else 0.0,
         "citation_precision": sum(supports) / len(supports) if supports and not answer.abstained else None,
         "citation_recall": sum(covered) / len(covered) if covered and not answer.abstained else None,
         "latency_ms": round(latency * 1000, 2),
-        "signals": asdict(signals),
+        "signals": asdict(signals) if signals is not None else None,
     }
 
 
@@ -151,7 +153,7 @@ def _progress(total: int, show: bool):
 
 
 def run_cli(args, config: Config) -> int:
-    from qa.answer import Answerer
+    from qa.pipeline import Pipeline
 
     from .report import print_table, write_outputs
 
@@ -166,11 +168,11 @@ def run_cli(args, config: Config) -> int:
         from qa.errors import InputError
 
         raise InputError(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
-    answerer = Answerer.load(config)
-    results = run_suite(answerer, items, systems, progress=True)
+    pipeline = Pipeline.load(config)
+    results = run_suite(pipeline, items, systems, progress=True)
     results["split"], results["gold"] = args.split, str(gold)
     results["config"] = config.asdict()
-    results["index"] = {k: answerer.retriever.index.manifest.get(k) for k in ("model", "chunk_count", "corpus_sha256", "built_at")}
+    results["index"] = {k: pipeline.store.manifest.get(k) for k in ("model", "chunk_count", "corpus_sha256", "built_at")}
     out_dir = Path(args.out) if args.out else config.root / "eval" / "results"
     paths = write_outputs(results, out_dir)
     print_table(results)

@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-from dataclasses import replace
-
-from qa.answer import Answerer
 from qa.config import Config
 from qa.corpus import load_corpus
 
@@ -42,9 +39,10 @@ class _CachedQueries:
         return self.inner.embed_documents(texts, progress)
 
 
-def _score(answerer: Answerer, items, config: Config) -> dict:
-    answerer.config = answerer.retriever.config = config
-    s = run_suite(answerer, items, systems=("full",))["systems"]["full"]
+def _score(pipeline, items, config: Config) -> dict:
+    from qa.pipeline import Pipeline
+
+    s = run_suite(Pipeline(config, pipeline.embedder, pipeline.store), items, systems=("full",))["systems"]["full"]
     return {"r1": s["passage"]["hit_rate@1"], "r5": s["passage"]["hit_rate@5"], "mrr": s["passage"]["mrr@10"],
             "acc": s["answer_accuracy"], "rows": s["rows"]}
 
@@ -89,33 +87,35 @@ def main() -> None:
     base = Config()
     docs = load_corpus(base.corpus_dir, base.root)
     items = [it for it in load_gold(base.root / "eval" / "gold.jsonl", docs) if it.split == args.split]
-    answerer = Answerer.load(base)
-    answerer.retriever.embedder = _CachedQueries(answerer.retriever.embedder)
+    from qa.pipeline import Pipeline
+
+    loaded = Pipeline.load(base)
+    pipeline = Pipeline(base, _CachedQueries(loaded.embedder), loaded.store)
     off = dict(abstain_coverage=NEVER, abstain_cosine=NEVER, abstain_cosine_en=NEVER,
                abstain_unknown=2.0, abstain_kind_missing=False)
     if args.abstention_only:
-        rows = _score(answerer, items, replace(base, **off))["rows"]
+        rows = _score(pipeline, items, base.with_(**off))["rows"]
         print(best_abstention(rows))
         return
 
     print("fusion (retrieval on the dev split, abstention off):")
     fusion = []
     for mode, w, pw in itertools.product(("rrf", "weighted"), (0.5, 0.6, 0.7, 0.8, 0.9), (0.0, 0.2, 0.4)):
-        cfg = replace(base, fusion=mode, dense_weight=w, piece_weight=pw, **off)
-        s = _score(answerer, items, cfg)
+        cfg = base.with_(fusion=mode, dense_weight=w, piece_weight=pw, **off)
+        s = _score(pipeline, items, cfg)
         fusion.append((s["mrr"] + s["r1"] + s["r5"], mode, w, pw))
         print(f"  {mode:8} dense_weight {w:.1f} piece_weight {pw:.1f}: hit@1 {s['r1']:.3f} hit@5 {s['r5']:.3f} "
               f"mrr {s['mrr']:.3f} acc {s['acc']:.3f}", flush=True)
     _, mode, w, pw = max(fusion)
-    base = replace(base, piece_weight=pw)
+    base = base.with_(piece_weight=pw)
 
     print(f"answer weights (fusion {mode}, dense_weight {w}, piece_weight {pw}):")
     results = []
     grid = itertools.product((0.0, 0.05, 0.1, 0.2), (0.0, 0.03, 0.06, 0.1, 0.15), (0.0, 0.03), (10,))
     for cov, kind, rank, passages in grid:
-        cfg = replace(base, fusion=mode, dense_weight=w, w_coverage=cov, w_kind=kind, w_rank=rank,
+        cfg = base.with_(fusion=mode, dense_weight=w, w_coverage=cov, w_kind=kind, w_rank=rank,
                       answer_passages=passages, **off)
-        s = _score(answerer, items, cfg)
+        s = _score(pipeline, items, cfg)
         results.append((s["acc"], s["r1"], cov, kind, rank, passages, s["rows"]))
     results.sort(key=lambda r: (-r[0], -r[1]))
     for acc, r1, cov, kind, rank, passages, _ in results[:8]:

@@ -8,54 +8,62 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .config import Config
 from .errors import QAError
-from .results import Answer, Passage
+from .results import Answer, Passage, Quote
 
-__all__ = ["Config", "Passage", "Answer", "QAError", "Retriever", "Answerer", "build", "load", "search", "ask"]
+__all__ = ["Config", "Passage", "Quote", "Answer", "QAError", "Pipeline", "build", "load", "search", "ask"]
 
-_loaded: dict = {}
+_pipelines: dict = {}
 
 
-def __getattr__(name):  # heavy classes are imported on first use
-    if name == "Retriever":
-        from .search import Retriever
+def __getattr__(name):  # the heavy class is imported on first use
+    if name == "Pipeline":
+        from .pipeline import Pipeline
 
-        return Retriever
-    if name == "Answerer":
-        from .answer import Answerer
-
-        return Answerer
+        return Pipeline
     raise AttributeError(name)
 
 
-def build(config: Config | None = None, progress: bool = False):
-    """Build (or rebuild) the index for the corpus; returns the build folder."""
-    from .embed import load_embedder
-    from .store import build_index
-
-    config = config or Config()
-    return build_index(config, load_embedder(config), progress=progress)
-
-
 def load(config: Config | None = None):
-    """The answerer for `config` (default settings if None), loaded once per process."""
-    from .answer import Answerer
+    """The pipeline for `config` (default settings if None), loaded once per process and
+    switched to a newer build when `qa index` (or `build`) made one."""
+    from .pipeline import Pipeline
 
     config = config or Config()
     key = repr(config)
-    if key not in _loaded:
-        _loaded[key] = Answerer.load(config)
-    return _loaded[key]
+    if key not in _pipelines:
+        _pipelines[key] = Pipeline.load(config)
+    else:
+        _pipelines[key].refresh()
+    return _pipelines[key]
 
 
-def search(query: str, k: int = 5, config: Config | None = None) -> list[Passage]:
+def build(config: Config | None = None, progress: bool = False):
+    """Build (or rebuild) the index for the corpus; returns the build folder. Later
+    `search` and `ask` calls answer from it."""
+    from .pipeline import Pipeline
+
+    config = config or Config()
+    key = repr(config)
+    if key in _pipelines:
+        return _pipelines[key].build(progress)
+    from .embed import load_embedder
+    from .indexer import build_index
+
+    embedder = load_embedder(config)
+    path = build_index(config, embedder, progress=progress)
+    _pipelines[key] = Pipeline(config, embedder)
+    return path
+
+
+def search(query: str, k: int = 5, config: Config | None = None, docs=None) -> list[Passage]:
     """The k passages that best match `query`, best first."""
-    return load(config).retriever.search(query, k)
+    return load(config).search(query, k, docs=docs)
 
 
-def ask(question: str, config: Config | None = None) -> Answer:
+def ask(question: str, config: Config | None = None, docs=None) -> Answer:
     """An answer quoted from the corpus with its citations, or an abstention."""
-    return load(config).ask(question)
+    return load(config).ask(question, docs=docs)

@@ -1,8 +1,8 @@
 """Extractive answers: pick the piece (sentence, bullet, table row) that answers the
 question from the top passages, quote it with [n] markers, or abstain.
 
-Nothing here writes text of its own: an answer is one or two pieces of the corpus,
-verbatim as shown in the passages, followed by citation markers.
+Nothing here writes text of its own: an answer is one or two quotes of the corpus,
+verbatim as shown in the passages, each with the number of the passage it cites.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Config
-from .results import Answer, Passage
-from .search import Hit, Retriever, prepare_query
+from .config import AnswerSettings, Config
+from .results import Answer, Passage, Quote
+from .retrieve import Hit, Retriever, prepare_query
 from .tokens import normalize, terms, tokenize
 
 log = logging.getLogger(__name__)
-
-NOT_FOUND = "資料には該当する記載が見つかりませんでした。"
 
 # Words that make up the question rather than its topic.
 _QUESTION_WORDS = frozenset(
@@ -61,15 +59,6 @@ STRICT_KINDS = ("amount", "percent", "count", "date", "person")  # these need a 
 _DIGITS = re.compile(r"[\d０-９][\d０-９,.，．]*")
 
 
-def _disagree(a: str, b: str) -> bool:
-    """Two pieces that say the same thing with different figures."""
-    from difflib import SequenceMatcher
-
-    if _DIGITS.findall(a) == _DIGITS.findall(b) or not _DIGITS.search(a):
-        return False
-    return SequenceMatcher(None, _DIGITS.sub("#", a), _DIGITS.sub("#", b)).ratio() >= 0.8
-
-
 def fits(kind: str, text: str) -> bool:
     """Whether `text` holds the kind of thing a question of `kind` asks for."""
     if kind not in _KINDS:
@@ -104,13 +93,14 @@ def is_english(question: str) -> bool:
 @dataclass(frozen=True)
 class Candidate:
     hit: int  # position in the hit list
-    chunk: int  # index of the chunk in the index
+    chunk_id: str
     piece: int  # index of the piece within its chunk
     text: str
     score: float
     cosine: float
     coverage: float  # share of the question's key terms found in the piece or its context
     fits: bool  # has the kind of content the question asks for
+    place: tuple[str, int] = ("", 0)  # document and slide
 
 
 @dataclass(frozen=True)
@@ -129,70 +119,133 @@ class Signals:
 class Trace:
     answer: Answer
     signals: Signals
-    ranking: list[int]  # chunk indexes, best answering passage first
+    ranking: list[str]  # chunk ids, best answering passage first
+    candidates: list[Candidate]
+
+
+def choose(candidates: list[Candidate], max_pieces: int, margin: float) -> list[Candidate]:
+    """The best piece, plus runners-up that are nearly as good, or that state the same
+    thing with other figures on another slide (the corpus disagrees with itself: show both)."""
+    best = candidates[0]
+    chosen = [best]
+    for cand in candidates[1:]:
+        if len(chosen) >= max_pieces:
+            break
+        close = best.score - cand.score <= margin
+        conflict = cand.place != best.place and best.score - cand.score <= 0.1 and disagree(best.text, cand.text)
+        if cand.text != best.text and (close or conflict):
+            chosen.append(cand)
+    return chosen
+
+
+def disagree(a: str, b: str) -> bool:
+    """Two pieces that say the same thing with different figures."""
+    from difflib import SequenceMatcher
+
+    if _DIGITS.findall(a) == _DIGITS.findall(b) or not _DIGITS.search(a):
+        return False
+    return SequenceMatcher(None, _DIGITS.sub("#", a), _DIGITS.sub("#", b)).ratio() >= 0.8
+
+
+def abstain(s: Signals, cfg: AnswerSettings) -> bool:
+    """The hand-calibrated abstention rule (used when no reader is loaded)."""
+    if s.english:  # key terms rarely match the Japanese text, so lean on similarity
+        return s.best_cosine < cfg.abstain_cosine_en or (
+            s.unknown >= cfg.abstain_unknown_en and s.best_cosine < cfg.abstain_unknown_cosine_en
+        )
+    return (
+        (cfg.abstain_kind_missing and s.kind_missing)
+        or (s.coverage < cfg.abstain_coverage and s.best_cosine < cfg.abstain_cosine)
+        or (s.unknown >= cfg.abstain_unknown and s.best_cosine < cfg.abstain_unknown_cosine)
+    )
+
+
+def heuristic_confidence(s: Signals, cfg: AnswerSettings, abstained: bool) -> float:
+    """A rough 0-1 confidence from the similarity margin over the abstention threshold
+    (the learned reader replaces it with a calibrated probability)."""
+    edge = cfg.abstain_cosine_en if s.english else cfg.abstain_cosine
+    p = 1.0 / (1.0 + np.exp(-25.0 * (s.best_cosine - edge)))
+    if s.kind_missing and not s.english:
+        p = min(p, 0.3)
+    return float(1.0 - p if abstained else p)
+
+
+def row_label(text: str) -> str:
+    """A table row's label: 「化学：【1位】中国…」 -> 「化学」."""
+    head, sep, _ = text.partition("：")
+    return head if sep and len(head) <= 30 else ""
 
 
 class Answerer:
     def __init__(self, retriever: Retriever, config: Config | None = None):
         self.retriever = retriever
         self.config = config or retriever.config
-
-    @classmethod
-    def load(cls, config: Config | None = None, embedder=None) -> "Answerer":
-        config = config or Config()
-        return cls(Retriever.load(config, embedder), config)
+        self.store = retriever.store
 
     def ask(self, question: str, mode: str = "hybrid", docs=None) -> Answer:
         """An answer quoted from the corpus (or from the documents `docs`), or an abstention."""
         return self.trace(question, mode, docs).answer
 
-    def trace(self, question: str, mode: str = "hybrid", docs=None) -> "Trace":
+    def trace(self, question: str, mode: str = "hybrid", docs=None) -> Trace:
         """The answer, the signals behind the abstention decision, and the passages
         ranked by how well their best piece answers (used by the eval suite)."""
-        query, notice = prepare_query(question, self.config.max_query_chars)
+        cfg = self.config.answer
+        query = prepare_query(question, self.config.retrieval.max_query_chars)
         r = self.retriever
         qvec = r.embed_query(query)
-        hits = r.hits(query, self.config.answer_passages, mode, qvec=qvec, docs=docs)
-        keys = set(key_terms(query, self.config.bm25_form))
-        candidates = self._candidates(query, keys, hits, qvec)
+        hits = r.hits(query, cfg.answer_passages, mode, qvec=qvec, docs=docs)
+        keys = set(key_terms(query, self.config.index.bm25_form))
+        candidates = self._candidates(query, keys, hits)
         signals = self._signals(query, keys, hits, candidates)
         best_of: dict[int, float] = {}
         for cand in candidates:
             best_of.setdefault(cand.hit, cand.score)
-        ranking = [hits[i].chunk for i in sorted(range(len(hits)), key=lambda i: (-best_of.get(i, -9.0), i))]
-        if not candidates or self._abstain(signals):
-            related = tuple(r.passage(h, rank) for rank, h in enumerate(hits[: self.config.related], start=1))
-            return Trace(Answer(question, NOT_FOUND, True, related, notice), signals, ranking)
+        ranking = [hits[i].chunk_id for i in sorted(range(len(hits)), key=lambda i: (-best_of.get(i, -9.0), i))]
+        abstained = not candidates or abstain(signals, cfg)
+        confidence = heuristic_confidence(signals, cfg, abstained)
+        if abstained:
+            related = tuple(r.passage(h, rank) for rank, h in enumerate(hits[: cfg.related], start=1))
+            return Trace(Answer(question, True, (), related, confidence=confidence), signals, ranking, candidates)
+        chosen = choose(candidates, cfg.max_answer_pieces, cfg.second_margin)
+        citations, quotes = self.cite(hits, [(c.hit, c.chunk_id, c.piece, None) for c in chosen])
+        answer = Answer(question, False, quotes, citations, confidence=confidence)
+        return Trace(answer, signals, ranking, candidates)
+
+    def cite(self, hits: list[Hit], picks) -> tuple[tuple[Passage, ...], tuple[Quote, ...]]:
+        """Citations and quotes for picks of (hit position, chunk id, piece index, span)."""
         citations: list[Passage] = []
-        cited: dict[int, int] = {}  # chunk index -> citation number
-        parts = []
-        for cand in self._choose(candidates):
-            hit = hits[cand.hit]
-            if hit.chunk not in cited:
-                citations.append(r.passage(hit, len(citations) + 1))
-                cited[hit.chunk] = len(citations)
-            parts.append(f"{cand.text} [{cited[hit.chunk]}]")
-        return Trace(Answer(question, "\n".join(parts), False, tuple(citations), notice), signals, ranking)
+        cited: dict[str, int] = {}
+        quotes = []
+        for h_pos, chunk_id, p_pos, span in picks:
+            if chunk_id not in cited:
+                citations.append(self.retriever.passage(hits[h_pos], len(citations) + 1))
+                cited[chunk_id] = len(citations)
+            chunk = self.store.chunk(chunk_id)
+            piece = chunk.pieces[p_pos]
+            label = chunk.title
+            if piece.kind == "row" and row_label(piece.text):
+                label = f"{chunk.title} / {row_label(piece.text)}"
+            quotes.append(Quote(piece.text, cited[chunk_id], span, label))
+        return tuple(citations), tuple(quotes)
 
     # -- scoring -----------------------------------------------------------------
 
-    def _candidates(self, query: str, keys: set[str], hits: list[Hit], qvec: np.ndarray) -> list[Candidate]:
-        index = self.retriever.index
+    def _candidates(self, query: str, keys: set[str], hits: list[Hit]) -> list[Candidate]:
         kind = question_kind(query)
         wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
-        cfg = self.config
+        cfg, form = self.config.answer, self.config.index.bm25_form
         out = []
         for h_pos, hit in enumerate(hits):
-            chunk = index.chunks[hit.chunk]
-            context_terms = set(terms(chunk.context, cfg.bm25_form))
+            chunk = self.store.chunk(hit.chunk_id)
+            context_terms = set(terms(chunk.context, form))
             for p_pos, piece in enumerate(chunk.pieces):
                 fitting = fits(kind, piece.text)
                 if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS):
                     continue  # headings answer only when they hold the number or date asked for
                 if piece.kind == "source" and not wants_source:
                     continue
-                cosine = float(index.piece_vectors[self.retriever.piece_row[(hit.chunk, p_pos)]] @ qvec)
-                found = set(terms(piece.text, cfg.bm25_form)) | context_terms
+                cosine = float(hit.pieces[p_pos])
+                found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
                 score = (
                     cosine
@@ -200,55 +253,25 @@ class Answerer:
                     + cfg.w_kind * (1.0 if fitting else 0.0)
                     + cfg.w_rank / (1 + h_pos)
                 )
-                out.append(Candidate(h_pos, hit.chunk, p_pos, piece.text, score, cosine, coverage, fitting))
+                out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,
+                                     (chunk.doc_id, chunk.slide)))
         out.sort(key=lambda c: -c.score)
         return out
 
-    def _choose(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The best piece, plus a runner-up that is nearly as good, or that states the
-        same thing with other figures (the corpus disagrees with itself: show both)."""
-        best = candidates[0]
-        chosen = [best]
-        for cand in candidates[1:]:
-            if len(chosen) >= self.config.max_answer_pieces:
-                break
-            close = best.score - cand.score <= self.config.second_margin
-            elsewhere = self._place(cand) != self._place(best)  # rows of one table look alike
-            conflict = elsewhere and best.score - cand.score <= 0.1 and _disagree(best.text, cand.text)
-            if cand.text != best.text and (close or conflict):
-                chosen.append(cand)
-        return chosen
-
-    def _place(self, cand: Candidate) -> tuple[str, int]:
-        chunk = self.retriever.index.chunks[cand.chunk]
-        return chunk.doc_id, chunk.slide
-
     def _signals(self, query: str, keys: set[str], hits: list[Hit], candidates: list[Candidate]) -> Signals:
-        index = self.retriever.index
         coverage = 0.0
+        form = self.config.index.bm25_form
         if hits and keys:
-            found = set(terms(index.chunks[hits[0].chunk].embed_text, self.config.bm25_form))
+            found = set(terms(self.store.chunk(hits[0].chunk_id).embed_text, form))
             coverage = len(keys & found) / len(keys)
         kind = question_kind(query)
-        top = candidates[: self.config.kind_window]
-        vocab = index.bm25.vocab_dict
+        top = candidates[: self.config.answer.kind_window]
+        known = self.store.known_terms(keys)
         return Signals(
             kind_missing=kind in STRICT_KINDS and not any(c.fits for c in top),
-            unknown=sum(k not in vocab for k in keys) / len(keys) if keys else 0.0,
+            unknown=sum(k not in known for k in keys) / len(keys) if keys else 0.0,
             best_cosine=max((c.cosine for c in candidates), default=0.0),
             top_dense=max((h.dense for h in hits), default=0.0),
             coverage=coverage,
             english=is_english(query),
-        )
-
-    def _abstain(self, s: Signals) -> bool:
-        cfg = self.config
-        if s.english:  # key terms rarely match the Japanese text, so lean on similarity
-            return s.best_cosine < cfg.abstain_cosine_en or (
-                s.unknown >= cfg.abstain_unknown_en and s.best_cosine < cfg.abstain_unknown_cosine_en
-            )
-        return (
-            (cfg.abstain_kind_missing and s.kind_missing)
-            or (s.coverage < cfg.abstain_coverage and s.best_cosine < cfg.abstain_cosine)
-            or (s.unknown >= cfg.abstain_unknown and s.best_cosine < cfg.abstain_unknown_cosine)
         )

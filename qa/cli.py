@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("add", help="bring PDF, markdown or text files (or folders of them) into corpus/")
     s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--replace", action="store_true", help="a file replaces the document added from a file of the same name")
     s.set_defaults(run=_add)
 
     s = sub.add_parser("docs", help="list the documents in corpus/ and whether the index covers them")
@@ -95,10 +96,11 @@ def _model(args, config: Config) -> int:
 
 def _index(args, config: Config) -> int:
     from .embed import load_embedder
-    from .store import build_index
+    from .indexer import build_index
+    from .store import read_manifest
 
     path = build_index(config, load_embedder(config), progress=not args.quiet)
-    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(path)
     stats = manifest.get("build_stats", {})
     print(
         f"indexed {manifest['chunk_count']} chunks from {len(manifest['documents'])} document(s) "
@@ -108,15 +110,9 @@ def _index(args, config: Config) -> int:
 
 
 def _add(args, config: Config) -> int:
-    from .ingest import add
+    from .ingest import add, report
 
-    results = add(config, args.paths)
-    for r in results:
-        where = f" [{r.doc_id}]" if r.doc_id and r.status != "error" else ""
-        print(f"{r.status:9} {r.path}{where}: {r.message}")
-    if any(r.status in ("added", "updated") for r in results):
-        print("run `qa index` to bring the index up to date")
-    return 1 if any(r.status == "error" for r in results) else 0
+    return report(add(config, args.paths, replace=args.replace))
 
 
 def _docs(args, config: Config) -> int:
@@ -152,23 +148,23 @@ def _read_stdin_lines() -> list[str]:
 
 
 def _query(args, config: Config) -> int:
-    from .search import prepare_query
+    from .retrieve import prepare_query
 
     batch = args.text == "-"
     # An argument with bytes that are not UTF-8 arrives with lone surrogates; show them as U+FFFD.
     queries = _read_stdin_lines() if batch else [args.text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")]
     if not batch:  # check the input before paying for the model
-        prepare_query(queries[0], config.max_query_chars)
+        prepare_query(queries[0], config.retrieval.max_query_chars)
     if args.command == "search" and args.k < 1:
         raise InputError("-k must be at least 1")
-    from .answer import Answerer
+    from .pipeline import Pipeline
 
-    answerer = Answerer.load(config)
-    titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in answerer.retriever.index.manifest.get("documents", [])}
+    pipeline = Pipeline.load(config)
     status = 0
     for q in queries:
+        pipeline.refresh()  # a `qa index` meanwhile: answer from the new build
         try:
-            out = _run_one(answerer, args, q, config)
+            out = _run_one(pipeline, args, q)
         except InputError as exc:
             if not batch:
                 raise
@@ -179,20 +175,15 @@ def _query(args, config: Config) -> int:
         if args.json:
             print(json.dumps(out, ensure_ascii=False), flush=True)
         elif "error" not in out:
-            print(_plain(out, args.command, titles), flush=True)
+            print(_plain(out, args.command, pipeline.doc_titles()), flush=True)
     return status
 
 
-def _run_one(answerer, args, q: str, config: Config) -> dict:
-    from .search import prepare_query
-
-    _, notice = prepare_query(q, config.max_query_chars)
-    if notice:
-        print(f"qa: note: {notice}", file=sys.stderr)
+def _run_one(pipeline, args, q: str) -> dict:
     if args.command == "search":
-        hits = answerer.retriever.search(q, args.k, args.mode, docs=args.doc)
+        hits = pipeline.search(q, args.k, args.mode, docs=args.doc)
         return {"query": q, "hits": [h.to_dict() for h in hits]}
-    return answerer.ask(q, args.mode, docs=args.doc).to_dict()
+    return pipeline.ask(q, args.mode, docs=args.doc).to_dict()
 
 
 def _plain(out: dict, command: str, doc_titles: dict[str, str] | None = None) -> str:

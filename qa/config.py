@@ -1,14 +1,16 @@
-"""One settings object for the whole pipeline; its index-relevant part goes into the
-index manifest so a mismatched index is caught at load time."""
+"""One frozen settings object in four sections. Only the index section goes into the
+index manifest (a change there needs a rebuild); nothing secret is a field here:
+passwords and keys are read from the environment where they are used."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "multilingual-e5-small"  # built offline from PyPI packages, see offline_model
 CHUNKER_VERSION = 5  # bump when chunking changes in a way settings do not show
+INDEX_FORMAT = 2  # bump when the files of a build change
 
 
 def _default_root() -> Path:
@@ -25,21 +27,27 @@ def _default_home() -> Path:
 
 
 @dataclass(frozen=True)
-class Config:
-    root: Path = None  # project root: corpus/ and index/ live here
-    home: Path = None  # cache for built models
+class IndexSettings:
     model: str = DEFAULT_MODEL  # DEFAULT_MODEL, or any sentence-transformers name or path
     max_tokens: int = 150  # chunk budget in fugashi tokens (the model's limit is 512 of its own)
     bm25_form: str = "surface"  # "surface" or "lemma" terms for BM25
-    index_type: str = "auto"  # FAISS index: auto (exact below 50k chunks, HNSW above), flat, hnsw, ivfpq
+    index_type: str = "auto"  # FAISS: auto (exact below 50k chunks, HNSW above), flat, hnsw, ivfpq
+    batch_size: int = 16
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
     pool: int = 50  # candidates taken from each retriever before fusion
     fusion: str = "weighted"  # "rrf", or "weighted" (min-max normalised scores)
     rrf_k: int = 60
     dense_weight: float = 0.7  # share of the dense retriever in either fusion
     piece_weight: float = 0.4  # share of a chunk's best piece in its dense score
-    max_query_chars: int = 2000  # longer questions are cut, with a notice
-    batch_size: int = 16
-    # Answering (weights and thresholds calibrated on the eval set's dev split).
+    max_query_chars: int = 2000  # longer questions are refused
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    # Weights and thresholds calibrated on the eval set's dev split (python -m qa.eval.tune).
     answer_passages: int = 10  # passages whose pieces compete to be the answer
     related: int = 3  # passages offered as further reading when abstaining
     w_coverage: float = 0.0  # weight of the question's key terms found in a piece
@@ -57,6 +65,26 @@ class Config:
     abstain_unknown_en: float = 0.95  # or when (nearly) no key term occurs in the corpus
     abstain_unknown_cosine_en: float = 0.83  # and similarity is below this
 
+
+@dataclass(frozen=True)
+class ServingSettings:
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency: int = 4  # requests the queue runs at once
+
+
+_SECTIONS = ("index", "retrieval", "answer", "serving")
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path = None  # project root: corpus/ and index/ live here
+    home: Path = None  # cache for built models
+    index: IndexSettings = field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    serving: ServingSettings = field(default_factory=ServingSettings)
+
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root) if self.root else _default_root())
         object.__setattr__(self, "home", Path(self.home) if self.home else _default_home())
@@ -70,19 +98,27 @@ class Config:
         return self.root / "index"
 
     def with_(self, **changes) -> "Config":
-        return replace(self, **changes)
+        """A copy with settings changed by name, whichever section holds them:
+        `config.with_(model="path", abstain_cosine=0.8, root=tmp)`."""
+        top = {k: v for k, v in changes.items() if k in ("root", "home", *_SECTIONS)}
+        for name in _SECTIONS:
+            section = getattr(self, name)
+            own = {f.name for f in fields(section)}
+            mine = {k: v for k, v in changes.items() if k in own}
+            if mine:
+                top[name] = replace(top.get(name, section), **mine)
+        unknown = set(changes) - set(top) - {f.name for s in _SECTIONS for f in fields(getattr(self, s))}
+        if unknown:
+            raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **top)
 
     def index_settings(self) -> dict:
         """The settings an index depends on; a change in any of them needs a rebuild."""
-        return {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "bm25_form": self.bm25_form,
-            "index_type": self.index_type,
-            "chunker_version": CHUNKER_VERSION,
-        }
+        settings = asdict(self.index)
+        settings.pop("batch_size")  # how fast, not what
+        return {**settings, "chunker_version": CHUNKER_VERSION, "format": INDEX_FORMAT}
 
     def asdict(self) -> dict:
-        data = asdict(self)
-        data["root"], data["home"] = str(self.root), str(self.home)
-        return data
+        """Every setting, for reports (there are no secrets among them)."""
+        data = {name: asdict(getattr(self, name)) for name in _SECTIONS}
+        return {"root": str(self.root), "home": str(self.home), **data}

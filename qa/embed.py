@@ -66,8 +66,8 @@ class SentenceEmbedder:
 
 def model_path(config: Config, build: bool = True) -> str:
     """Where the configured model lives; the default one is built on first need."""
-    if config.model != DEFAULT_MODEL:
-        return config.model
+    if config.index.model != DEFAULT_MODEL:
+        return config.index.model
     from .offline_model import ensure_e5_small
 
     models = config.home / "models"
@@ -77,4 +77,4 @@ def model_path(config: Config, build: bool = True) -> str:
 
 
 def load_embedder(config: Config) -> SentenceEmbedder:
-    return SentenceEmbedder(config.model, model_path(config), config.batch_size)
+    return SentenceEmbedder(config.index.model, model_path(config), config.index.batch_size)

@@ -1,227 +1,107 @@
-"""The index on disk: build, save, load.
+"""The index as retrieval sees it: an interface keyed by chunk ids, and its default
+implementation over plain files (FAISS + bm25s + numpy), loaded lazily and checked.
 
-Layout under `index/`: one folder per build, plus `CURRENT`, a one-line file naming
-the live build. A build is written to a temporary folder, checked, renamed into
-place, and only then made live by replacing `CURRENT` atomically, so a build that
-dies at any moment leaves the previous index untouched. Each build folder holds:
+A store answers four questions, each optionally limited to some documents, and never
+by scanning the whole corpus: which chunks are nearest a query vector, which match
+these terms, how each piece of these chunks scores against a query vector, and what a
+chunk is. Another store (a database, a vector engine) implements `Store` and plugs in
+through `Pipeline(store=...)`; retrieval and answering do not change.
 
-    manifest.json      versions, model, settings, corpus hash, file checksums
+Layout of one build folder (written by `qa.indexer`):
+
+    manifest.json      versions, model, settings, corpus hash, documents, file checksums
     chunks.jsonl       one chunk per line, with spans and answerable pieces
-    dense.faiss        inner-product FAISS index over normalised chunk vectors
-    chunk_vectors.npy  the same vectors, reused by the next build
-    piece_vectors.npy  vectors of the pieces, for picking the answer sentence
-    piece_keys.txt     content hash of each embedded piece text, for reuse
+    chunk_offsets.npy  byte offset of each line (and of the end), so chunks are read on demand
+    chunk_ids.npy      chunk ids by row (the row is the FAISS id)
+    dense.faiss        inner-product FAISS index over the chunk vectors
+    vectors.npy        one vector per embedded text: the pieces by chunk, then chunks without pieces
+    piece_bounds.npy   chunk row -> its first piece row (n_chunks + 1 entries)
+    keys.txt           content hash per row of vectors.npy, for reuse by the next build
     bm25/              bm25s files over fugashi terms of the chunks
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import logging
 import os
-import shutil
-import time
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from . import __version__
-from .chunker import Chunk, Piece, chunk_document
+from .chunker import Chunk, Piece
 from .config import Config
-from .corpus import Document, corpus_sha256, load_corpus
-from .errors import IndexMissingError, IndexStaleError, QAError
-from .tokens import terms
+from .corpus import corpus_sha256, load_corpus
+from .errors import IndexMissingError, IndexStaleError, InputError
 
 log = logging.getLogger(__name__)
 
 REBUILD = "run `qa index` to rebuild it"
+CHUNK_CACHE = 4096  # chunks kept parsed in memory
 
 
-@dataclass
-class Index:
-    path: Path
+class Store(Protocol):
     manifest: dict
-    chunks: list[Chunk]
-    dense: object  # faiss.Index
-    bm25: object  # bm25s.BM25
-    piece_vectors: np.ndarray
-    piece_owner: list[tuple[int, int]]  # (chunk index, piece index) per piece vector row
+    dim: int
+
+    def __len__(self) -> int: ...
+
+    def documents(self) -> list[dict]: ...
+
+    def dense_search(self, qvec: np.ndarray, n: int, docs=None) -> dict[str, float]: ...
+
+    def lexical_search(self, words: list[str], n: int, docs=None) -> dict[str, float]: ...
+
+    def piece_scores(self, qvec: np.ndarray, chunk_ids) -> dict[str, np.ndarray]: ...
+
+    def chunk(self, chunk_id: str) -> Chunk: ...
+
+    def known_terms(self, words) -> set[str]: ...
 
 
-# --- building -------------------------------------------------------------------
+# --- the live build -------------------------------------------------------------------
 
 
-def build_index(config: Config, embedder, docs: list[Document] | None = None, progress: bool = False) -> Path:
-    """Chunk, embed and index the corpus; returns the new live build folder."""
-    docs = load_corpus(config.corpus_dir, config.root) if docs is None else docs
-    config.index_dir.mkdir(parents=True, exist_ok=True)
-    with _lock(config.index_dir):
-        started = time.perf_counter()
-        chunks = [c for doc in docs for c in chunk_document(doc, config.max_tokens)]
-        if not chunks:
-            raise QAError("the corpus has no text to index; add a document with some text to corpus/")
-        reuse = _previous_vectors(config, embedder.name)
-        chunk_vecs, fresh_chunks = _embed(embedder, [c.embed_text for c in chunks], [c.id for c in chunks], reuse, progress)
-        piece_texts, owner = _pieces(chunks)
-        piece_vecs, fresh_pieces = _embed(embedder, piece_texts, [_text_key(t) for t in piece_texts], reuse, progress)
-        fresh = fresh_chunks + fresh_pieces
-        stats = {"embedded": fresh, "reused": len(chunks) + len(piece_texts) - fresh,
-                 "seconds": round(time.perf_counter() - started, 2)}
-        log.info("embedded %d texts, reused %d", stats["embedded"], stats["reused"])
-        tmp = config.index_dir / f".tmp-{os.getpid()}-{time.time_ns()}"
-        tmp.mkdir()
-        try:
-            _write(tmp, config, embedder, docs, chunks, chunk_vecs, piece_vecs, owner, stats)
-            final = config.index_dir / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.urandom(3).hex()}"
-            os.rename(tmp, final)
-            _fsync_dir(config.index_dir)
-            _set_current(config.index_dir, final.name)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _prune(config.index_dir, keep=final.name)
-        return final
-
-
-def _pieces(chunks: list[Chunk]) -> tuple[list[str], list[tuple[int, int]]]:
-    """Texts to embed for the pieces (each with its chunk's heading context, since a
-    short row like 「開催場所：イタリア・ボローニャ」 means little alone) and their owners."""
-    texts, owner = [], []
-    for ci, chunk in enumerate(chunks):
-        for pi, piece in enumerate(chunk.pieces):
-            texts.append(f"{chunk.context}\n{piece.text}")
-            owner.append((ci, pi))
-    return texts, owner
-
-
-def _text_key(text: str) -> str:
-    return "p:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _embed(embedder, texts, keys, reuse: dict, progress) -> tuple[np.ndarray, int]:
-    """Vectors for `texts`, taking those whose key the previous build has."""
-    missing = [i for i, key in enumerate(keys) if key not in reuse]
-    fresh = embedder.embed_documents([texts[i] for i in missing], progress=progress) if missing else None
-    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    for i, key in enumerate(keys):
-        if key in reuse:
-            out[i] = reuse[key]
-    if fresh is not None:
-        out[missing] = fresh
-    return out, len(missing)
-
-
-def _previous_vectors(config: Config, model: str) -> dict[str, np.ndarray]:
-    """Vectors of the live build, keyed by chunk id or piece text, if it used this model."""
+def current_dir(index_dir: Path) -> Path:
+    """The folder `CURRENT` names, or an error naming `qa index`."""
     try:
-        path = _current_dir(config.index_dir)
+        raw = (index_dir / "CURRENT").read_bytes()
+    except FileNotFoundError:
+        raise IndexMissingError(f"no index in {index_dir}; run `qa index` to build it") from None
+    except OSError as exc:
+        raise IndexStaleError(f"cannot read {index_dir / 'CURRENT'} ({exc.strerror}); {REBUILD}") from None
+    name = raw.decode("utf-8", "replace").strip()
+    path = index_dir / name
+    if not name.startswith("build-") or "/" in name or not (path / "manifest.json").is_file():
+        raise IndexStaleError(f"{index_dir / 'CURRENT'} does not name a build in {index_dir}; {REBUILD}")
+    return path
+
+
+def current_name(index_dir: Path) -> str | None:
+    """The live build's folder name, cheaply (for noticing a rebuild); None if unreadable."""
+    try:
+        return (index_dir / "CURRENT").read_bytes().decode("utf-8", "replace").strip() or None
+    except OSError:
+        return None
+
+
+def read_manifest(path: Path) -> dict:
+    try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        if manifest["model"] != model:
-            return {}
-        chunks = _read_chunks(path)
-        vectors = np.load(path / "chunk_vectors.npy")
-        pieces = np.load(path / "piece_vectors.npy")
-    except (QAError, OSError, ValueError, KeyError):
-        return {}
-    out = {c.id: v for c, v in zip(chunks, vectors)}
-    keys = (path / "piece_keys.txt").read_text(encoding="utf-8").split()
-    if len(keys) == len(pieces):  # the keys of what was embedded, not recomputed
-        out.update(zip(keys, pieces))
-    return out
+    except (OSError, ValueError) as exc:
+        raise IndexStaleError(f"the index manifest in {path} is unreadable ({exc}); {REBUILD}") from None
+    shape = {"settings": dict, "files": dict, "documents": list, "dimension": int, "chunk_count": int}
+    if not isinstance(manifest, dict) or any(not isinstance(manifest.get(k), t) for k, t in shape.items()):
+        raise IndexStaleError(f"the index manifest in {path} is not one this version wrote; {REBUILD}")
+    return manifest
 
 
-def _write(path: Path, config, embedder, docs, chunks, chunk_vecs, piece_vecs, owner, stats) -> None:
-    import bm25s
-    import faiss
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
-    with open(path / "chunks.jsonl", "w", encoding="utf-8") as fh:
-        for c in chunks:
-            row = {k: getattr(c, k) for k in ("id", "doc_id", "source", "slide", "title", "context", "start", "end", "text")}
-            row["pieces"] = [[p.start, p.end, p.text, p.kind] for p in c.pieces]
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    np.save(path / "chunk_vectors.npy", chunk_vecs)
-    np.save(path / "piece_vectors.npy", piece_vecs)
-    piece_texts, _ = _pieces(chunks)
-    (path / "piece_keys.txt").write_text("".join(_text_key(t) + "\n" for t in piece_texts), encoding="utf-8")
-    dense = _dense_index(faiss, chunk_vecs, config.index_type)
-    faiss.write_index(dense, str(path / "dense.faiss"))
-    bm25 = bm25s.BM25()
-    bm25.index([terms(c.embed_text, config.bm25_form) or [""] for c in chunks], show_progress=False)
-    bm25.save(str(path / "bm25"), show_progress=False)
-    manifest = {
-        "format": 1,
-        "qa_version": __version__,
-        "model": embedder.name,
-        "dimension": embedder.dim,
-        "settings": config.index_settings(),
-        "config": {k: v for k, v in config.asdict().items() if k not in ("root", "home")},
-        "index_type": index_kind(config.index_type, len(chunks)),
-        "chunk_count": len(chunks),
-        "piece_count": len(owner),
-        "corpus_sha256": corpus_sha256(docs),
-        "documents": [{"doc_id": d.doc_id, "source": d.source, "title": d.title, "sha256": d.sha256} for d in docs],
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "build_stats": stats,
-    }
-    manifest["files"] = {
-        f.relative_to(path).as_posix(): _sha256(f) for f in sorted(path.rglob("*")) if f.is_file()
-    }
-    (path / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    for f in path.rglob("*"):
-        if f.is_file():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-
-
-def index_kind(requested: str, n: int) -> str:
-    """The FAISS index type for n vectors: exact below APPROXIMATE_FROM (measured by
-    scripts/scale_bench.py: flat p50 ~9 ms at 100k, 63 ms at 1M), else HNSW."""
-    if requested not in ("auto", "flat", "hnsw", "ivfpq"):
-        raise QAError(f"unknown index_type {requested!r}; use auto, flat, hnsw or ivfpq")
-    if requested == "ivfpq" and n < 10_000:  # too few vectors to train the quantiser
-        log.warning("index_type ivfpq needs 10,000 chunks or more; using flat for %d", n)
-        return "flat"
-    if requested != "auto":
-        return requested
-    return "flat" if n < APPROXIMATE_FROM else "hnsw"
-
-
-APPROXIMATE_FROM = 50_000
-
-
-def _dense_index(faiss, vectors: np.ndarray, requested: str):
-    n, dim = vectors.shape
-    kind = index_kind(requested, n)
-    if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-    elif kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 64
-    else:  # IVF with product quantisation, re-ranked exactly (PQ alone tops out near 0.85 recall)
-        nlist = max(1, min(int(4 * n**0.5), n // 39))
-        ivf = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
-        ivf.train(vectors)
-        index = faiss.IndexRefineFlat(ivf)
-    index.add(vectors)
-    return index
-
-
-def _tune_search(faiss, index) -> None:
-    """Search-time settings, which FAISS does not store in the file."""
-    if hasattr(index, "hnsw"):
-        index.hnsw.efSearch = 64
-    if isinstance(index, faiss.IndexRefine):
-        faiss.extract_index_ivf(index.base_index).nprobe = 8
-        index.k_factor = 8
-
-
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -229,106 +109,199 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _set_current(index_dir: Path, name: str) -> None:
-    tmp = index_dir / f".CURRENT.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(name + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, index_dir / "CURRENT")
-    _fsync_dir(index_dir)
+def verify_files(path: Path, manifest: dict, names=None) -> None:
+    """Every file (or those named) has the checksum the manifest recorded."""
+    for name, digest in manifest["files"].items():
+        if names is not None and name not in names:
+            continue
+        f = path / name
+        if not f.is_file() or sha256_file(f) != digest:
+            raise IndexStaleError(f"index file {f} is missing or damaged; {REBUILD}")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+# --- the default store ------------------------------------------------------------------
 
 
-def _prune(index_dir: Path, keep: str) -> None:
-    """Remove old builds and leftovers of killed builds (we hold the lock)."""
-    for entry in index_dir.iterdir():
-        if entry.name != keep and (entry.name.startswith("build-") or entry.name.startswith(".tmp-")):
-            shutil.rmtree(entry, ignore_errors=True)
+class FileStore:
+    """A build folder opened for search. Vectors and BM25 scores are memory-mapped;
+    chunks are parsed when asked for."""
 
+    def __init__(self, path: Path, manifest: dict, dense, bm25, vectors, bounds, ids, offsets, chunks_fd: int):
+        self.path, self.manifest = Path(path), manifest
+        self.dim = int(manifest["dimension"])
+        self._dense, self._bm25 = dense, bm25
+        self._vectors, self._bounds, self._ids, self._offsets = vectors, bounds, ids, offsets
+        self._order = np.argsort(ids, kind="stable")
+        self._sorted_ids = ids[self._order]
+        self._docs = {d["doc_id"]: (int(d["first_row"]), int(d["end_row"])) for d in manifest["documents"]}
+        self._vocab = bm25.vocab_dict
+        self._cache: OrderedDict[int, Chunk] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        # Held open, so a rebuild that prunes this folder does not pull it away from us.
+        self._chunks_fd = chunks_fd
 
-@contextlib.contextmanager
-def _lock(index_dir: Path):
-    with open(index_dir / ".lock", "a+") as fh:
+    def __del__(self):
+        with contextlib.suppress(Exception):
+            os.close(self._chunks_fd)
+
+    @classmethod
+    def load(cls, config: Config, check_corpus: bool = True, verify: bool = True) -> "FileStore":
+        """The live build, checked against the settings, the corpus and its checksums."""
+        path = current_dir(config.index_dir)
+        manifest = read_manifest(path)
+        wanted, settings = config.index_settings(), manifest["settings"]
+        changed = sorted(k for k in wanted if settings.get(k) != wanted[k])
+        if changed:
+            detail = ", ".join(f"{k}: index {settings.get(k)!r} vs now {wanted[k]!r}" for k in changed)
+            raise IndexStaleError(f"the index was built with other settings ({detail}); {REBUILD}")
+        if verify:
+            verify_files(path, manifest)
+        if check_corpus:
+            docs = load_corpus(config.corpus_dir, config.root)
+            if corpus_sha256(docs) != manifest.get("corpus_sha256"):
+                raise IndexStaleError(f"the corpus in {config.corpus_dir} changed after the index was built; {REBUILD}")
+        return cls.open(path, manifest)
+
+    @classmethod
+    def open(cls, path: Path, manifest: dict) -> "FileStore":
+        import bm25s
+        import faiss
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                raise QAError(
-                    f"another `qa index` is already building in {index_dir}; wait for it to finish and try again"
-                ) from exc
-            raise
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            dense = faiss.read_index(str(path / "dense.faiss"))
+            bm25 = bm25s.BM25.load(str(path / "bm25"), mmap=True, show_progress=False)
+            vectors = np.load(path / "vectors.npy", mmap_mode="r")
+            bounds = np.load(path / "piece_bounds.npy")
+            ids = np.load(path / "chunk_ids.npy")
+            offsets = np.load(path / "chunk_offsets.npy")
+            fd = os.open(path / "chunks.jsonl", os.O_RDONLY)
+        except Exception as exc:  # any unreadable file means the same thing to the user
+            raise IndexStaleError(f"cannot read the index in {path} ({exc}); {REBUILD}") from None
+        n = int(manifest["chunk_count"])
+        if not (dense.ntotal == len(ids) == len(offsets) - 1 == n and len(bounds) == n + 1
+                and bounds[-1] <= len(vectors) and vectors.shape[1:] == (manifest["dimension"],)):
+            os.close(fd)
+            raise IndexStaleError(f"the index files in {path} disagree in size; {REBUILD}")
+        return cls(path, manifest, dense, bm25, vectors, bounds, ids, offsets, fd)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def documents(self) -> list[dict]:
+        return self.manifest["documents"]
+
+    # -- search, each limited to `docs` when given ----------------------------------
+
+    def _ranges(self, docs) -> list[tuple[int, int]] | None:
+        if not docs:
+            return None
+        unknown = sorted(set(docs) - set(self._docs))
+        if unknown:
+            raise InputError(
+                f"unknown document id(s): {', '.join(unknown)}; the index holds "
+                f"{', '.join(sorted(self._docs))} (see `qa docs`)"
+            )
+        return sorted(self._docs[d] for d in set(docs))
+
+    def dense_search(self, qvec: np.ndarray, n: int, docs=None) -> dict[str, float]:
+        import faiss
+
+        ranges = self._ranges(docs)
+        n = min(n, len(self) if ranges is None else sum(b - a for a, b in ranges))
+        if n <= 0:
+            return {}
+        params = _search_params(faiss, self._dense, ranges)
+        scores, rows = self._dense.search(np.asarray(qvec, np.float32).reshape(1, -1), n, params=params)
+        return {self._ids[r].decode(): float(s) for r, s in zip(rows[0], scores[0]) if r >= 0}
+
+    def lexical_search(self, words: list[str], n: int, docs=None) -> dict[str, float]:
+        words = [w for w in words if w in self._vocab]
+        ranges = self._ranges(docs)
+        if not words:
+            return {}
+        mask = None
+        if ranges is not None:
+            mask = np.zeros(len(self), dtype=np.float32)
+            for a, b in ranges:
+                mask[a:b] = 1.0
+        scores = self._bm25.get_scores(words, weight_mask=mask)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return {self._ids[r].decode(): float(scores[r]) for r in top if scores[r] > 0}
+
+    def piece_scores(self, qvec: np.ndarray, chunk_ids) -> dict[str, np.ndarray]:
+        """Cosine of `qvec` to each piece of the given chunks (in piece order)."""
+        out = {}
+        for cid in chunk_ids:
+            row = self._row(cid)
+            a, b = int(self._bounds[row]), int(self._bounds[row + 1])
+            out[cid] = np.asarray(self._vectors[a:b] @ qvec, dtype=np.float32)
+        return out
+
+    # -- chunks ------------------------------------------------------------------------
+
+    def _row(self, chunk_id: str) -> int:
+        key = np.bytes_(chunk_id)
+        i = int(np.searchsorted(self._sorted_ids, key))
+        if i >= len(self._sorted_ids) or self._sorted_ids[i] != key:
+            raise KeyError(chunk_id)
+        return int(self._order[i])
+
+    def chunk(self, chunk_id: str) -> Chunk:
+        return self.chunk_at(self._row(chunk_id))
+
+    def chunk_at(self, row: int) -> Chunk:
+        with self._cache_lock:
+            cached = self._cache.get(row)
+            if cached is not None:
+                self._cache.move_to_end(row)
+                return cached
+        a, b = int(self._offsets[row]), int(self._offsets[row + 1])
+        chunk = chunk_from_json(os.pread(self._chunks_fd, b - a, a))
+        with self._cache_lock:
+            self._cache[row] = chunk
+            if len(self._cache) > CHUNK_CACHE:
+                self._cache.popitem(last=False)
+        return chunk
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        """Every chunk of one document, in order (for showing a whole slide)."""
+        a, b = self._docs[doc_id]
+        return [self.chunk_at(r) for r in range(a, b)]
+
+    def known_terms(self, words) -> set[str]:
+        return {w for w in words if w in self._vocab}
 
 
-# --- loading --------------------------------------------------------------------
+def _search_params(faiss, index, ranges):
+    """FAISS search parameters: the index type's search-time settings (FAISS does not
+    store them in the file) and, for a document filter, an ID selector over row ranges."""
+    sel = None
+    if ranges:
+        parts = [faiss.IDSelectorRange(a, b) for a, b in ranges]
+        sel = parts[0]
+        for part in parts[1:]:
+            sel = faiss.IDSelectorOr(sel, part)
+        sel.keep = parts  # the Python objects must outlive the search
+    if hasattr(index, "hnsw"):
+        return faiss.SearchParametersHNSW(sel=sel, efSearch=64) if sel else faiss.SearchParametersHNSW(efSearch=64)
+    if isinstance(index, faiss.IndexRefine):
+        base = faiss.SearchParametersIVF(sel=sel, nprobe=8) if sel else faiss.SearchParametersIVF(nprobe=8)
+        params = faiss.IndexRefineSearchParameters(k_factor=8, base_index_params=base)
+        params.keep = base
+        return params
+    return faiss.SearchParameters(sel=sel) if sel else None
 
 
-def _current_dir(index_dir: Path) -> Path:
-    try:
-        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise IndexMissingError(f"no index in {index_dir}; run `qa index` to build it") from None
-    path = index_dir / name
-    if not name or "/" in name or not path.is_dir():
-        raise IndexStaleError(f"{index_dir / 'CURRENT'} names a build that is not there; {REBUILD}")
-    return path
+def chunk_to_json(c: Chunk) -> str:
+    row = {k: getattr(c, k) for k in ("id", "doc_id", "source", "slide", "title", "context", "start", "end", "text")}
+    row["pieces"] = [[p.start, p.end, p.text, p.kind] for p in c.pieces]
+    return json.dumps(row, ensure_ascii=False)
 
 
-def _read_chunks(path: Path) -> list[Chunk]:
-    chunks = []
-    with open(path / "chunks.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            row["pieces"] = tuple(Piece(*p) for p in row["pieces"])
-            chunks.append(Chunk(**row))
-    return chunks
-
-
-def load_index(config: Config, check_corpus: bool = True, verify_files: bool = True) -> Index:
-    """The live index, checked against the corpus, the settings and its checksums."""
-    path = _current_dir(config.index_dir)
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        settings = manifest["settings"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise IndexStaleError(f"the index manifest in {path} is unreadable ({exc}); {REBUILD}") from exc
-    wanted = config.index_settings()
-    changed = sorted(k for k in wanted if settings.get(k) != wanted[k])
-    if changed:
-        detail = ", ".join(f"{k}: index {settings.get(k)!r} vs now {wanted[k]!r}" for k in changed)
-        raise IndexStaleError(f"the index was built with other settings ({detail}); {REBUILD}")
-    if verify_files:
-        for name, digest in manifest.get("files", {}).items():
-            f = path / name
-            if not f.is_file() or _sha256(f) != digest:
-                raise IndexStaleError(f"index file {f} is missing or damaged; {REBUILD}")
-    if check_corpus:
-        docs = load_corpus(config.corpus_dir, config.root)
-        if corpus_sha256(docs) != manifest.get("corpus_sha256"):
-            raise IndexStaleError(f"the corpus in {config.corpus_dir} changed after the index was built; {REBUILD}")
-    import bm25s
-    import faiss
-
-    try:
-        chunks = _read_chunks(path)
-        dense = faiss.read_index(str(path / "dense.faiss"))
-        _tune_search(faiss, dense)
-        bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
-        piece_vectors = np.load(path / "piece_vectors.npy")
-    except Exception as exc:  # any unreadable file means the same thing to the user
-        raise IndexStaleError(f"cannot read the index in {path} ({exc}); {REBUILD}") from exc
-    _, owner = _pieces(chunks)
-    if dense.ntotal != len(chunks) or len(piece_vectors) != len(owner):
-        raise IndexStaleError(f"the index files in {path} disagree in size; {REBUILD}")
-    return Index(path, manifest, chunks, dense, bm25, piece_vectors, owner)
+def chunk_from_json(line: bytes | str) -> Chunk:
+    row = json.loads(line)
+    row["pieces"] = tuple(Piece(*p) for p in row["pieces"])
+    return Chunk(**row)

@@ -19,10 +19,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import FakeEmbedder  # noqa: E402
 
-from qa.answer import Answerer  # noqa: E402
 from qa.config import Config  # noqa: E402
-from qa.search import Retriever  # noqa: E402
-from qa.store import build_index, load_index  # noqa: E402
+from qa.indexer import build_index  # noqa: E402
+from qa.pipeline import Pipeline  # noqa: E402
 
 
 def make_project(tmp: Path, with_eval: bool = False) -> Config:
@@ -34,12 +33,21 @@ def make_project(tmp: Path, with_eval: bool = False) -> Config:
     return Config(root=tmp)
 
 
-@pytest.fixture(scope="session")
-def fake_answerer(tmp_path_factory) -> Answerer:
-    config = make_project(tmp_path_factory.mktemp("fake"))
-    embedder = FakeEmbedder()
+def fake_pipeline_for(config: Config, embedder=None) -> Pipeline:
+    """Index `config`'s corpus with the fake embedder and wire a pipeline over it."""
+    embedder = embedder or FakeEmbedder()
     build_index(config, embedder)
-    return Answerer(Retriever(load_index(config), embedder, config), config)
+    return Pipeline(config, embedder)
+
+
+@pytest.fixture(scope="session")
+def fake_pipeline(tmp_path_factory) -> Pipeline:
+    return fake_pipeline_for(make_project(tmp_path_factory.mktemp("fake")))
+
+
+@pytest.fixture(scope="session")
+def fake_answerer(fake_pipeline):
+    return fake_pipeline.answerer
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +58,13 @@ def real_embedder():
 
 
 @pytest.fixture(scope="session")
-def real_answerer(tmp_path_factory, real_embedder) -> Answerer:
+def real_pipeline(tmp_path_factory, real_embedder) -> Pipeline:
+    """The deck indexed with the real model: built once per test session, shared."""
     config = make_project(tmp_path_factory.mktemp("real"))
     build_index(config, real_embedder)
-    return Answerer(Retriever(load_index(config), real_embedder, config), config)
+    return Pipeline(config, real_embedder)
+
+
+@pytest.fixture(scope="session")
+def real_answerer(real_pipeline):
+    return real_pipeline.answerer

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO, FakeEmbedder, make_project
 from qa.cli import main
-from qa.store import build_index
+from qa.indexer import build_index
 
 CONTRACT = {"rank", "score", "doc_id", "source", "slide", "title", "text", "start", "end"}
 
@@ -101,12 +101,12 @@ def test_edited_corpus_is_reported_and_nothing_changes(tmp_path, capsys):
     assert sorted(p.name for p in config.index_dir.iterdir()) == before
 
 
-@pytest.mark.slow
-def test_huge_query_is_cut_with_a_notice(indexed):
-    done = run_qa(indexed, "search", "SATREPS " * 12_500, "--json")
-    assert done.returncode == 0
-    assert "only the first 2,000 were used" in done.stderr.decode()
-    assert json.loads(done.stdout)["hits"]
+def test_huge_query_is_refused_with_the_limit(tmp_path):
+    make_project(tmp_path)
+    done = run_qa(tmp_path, "search", "SATREPS " * 12_500, "--json", timeout=60)
+    assert done.returncode == 2 and done.stdout == b""
+    [line] = done.stderr.decode().splitlines()
+    assert "99,999 characters long; the limit is 2,000" in line
 
 
 def test_python_dash_m_qa_help():
@@ -115,7 +115,8 @@ def test_python_dash_m_qa_help():
 
 
 def test_cli_search_path_does_not_import_gradio():
-    code = "import sys, qa.cli, qa.answer, qa.search, qa.store; print('gradio' in sys.modules, 'ranx' in sys.modules)"
+    code = ("import sys, qa.cli, qa.answer, qa.retrieve, qa.store, qa.pipeline, qa.indexer; "
+            "print('gradio' in sys.modules, 'ranx' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False False"
 

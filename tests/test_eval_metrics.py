@@ -35,15 +35,24 @@ def test_compare_names_the_better_run():
 @pytest.mark.parametrize(
     "answer, acceptable, ok",
     [
-        ("開催場所：イタリア・ボローニャ [1]", ["ボローニャ"], True),
-        ("研究者の３０％以上が外国から [1]", ["30%以上"], True),
-        ("毎年約300名 [1]", ["約 300 名"], True),
-        ("2024年7月 [1]", ["ボローニャ"], False),
-        ("[1]", ["1"], False),  # citation markers are not part of the answer
+        ("開催場所：イタリア・ボローニャ", ["ボローニャ"], True),
+        ("研究者の３０％以上が外国から", ["30%以上"], True),
+        ("毎年約300名", ["約 300 名"], True),
+        ("2024年7月", ["ボローニャ"], False),
     ],
 )
 def test_answer_correct_normalises(answer, acceptable, ok):
     assert metrics.answer_correct(answer, acceptable) is ok
+
+
+def test_answer_text_is_the_short_answer_and_quotes_without_markers():
+    from qa.results import Answer, Quote
+
+    answer = Answer("q", False, (Quote("毎年約300名を派遣", 1), Quote("2024年7月", 2)), (), short_answer="約300名")
+    assert answer.answer == "毎年約300名を派遣 [1]\n2024年7月 [2]"
+    text = metrics.answer_text(answer)
+    assert "[" not in text and "約300名" in text and "2024年7月" in text
+    assert not metrics.answer_correct(metrics.answer_text(Answer("q", False, (Quote("x", 1),), ())), ["1"])
 
 
 def test_char_f1():

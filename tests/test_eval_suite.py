@@ -4,15 +4,12 @@ import sys
 
 import pytest
 
-from conftest import FakeEmbedder
-from qa.answer import Answerer
+from conftest import fake_pipeline_for
 from qa.config import Config
 from qa.eval.gold import load_gold
 from qa.eval.report import write_outputs
 from qa.eval.suite import SYSTEMS, run_suite
 from qa.corpus import load_corpus
-from qa.search import Retriever
-from qa.store import build_index, load_index
 
 CORPUS = "# 会議\n開催場所：イタリア・ボローニャ。\n# 予算\nHorizon Europeは955億ユーロ規模。\n# 人材\n海外特別研究員は毎年約300名を派遣。\n"
 GOLD = [
@@ -35,9 +32,7 @@ def project(tmp_path):
 
 
 def test_suite_scores_a_tiny_corpus_and_writes_everything(project):
-    emb = FakeEmbedder()
-    build_index(project, emb)
-    answerer = Answerer(Retriever(load_index(project), emb, project), project)
+    answerer = fake_pipeline_for(project)
     items = load_gold(project.root / "eval" / "gold.jsonl", load_corpus(project.corpus_dir, project.root))
     results = run_suite(answerer, items)
     assert list(results["systems"]) == list(SYSTEMS)

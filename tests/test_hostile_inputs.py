@@ -22,22 +22,21 @@ import pytest
 
 from conftest import REPO, FakeEmbedder, make_project
 from qa import cli
-from qa.answer import NOT_FOUND
 from qa.corpus import load_corpus
 from qa.errors import InputError, QAError
 from qa.eval.gold import load_gold
-from qa.results import Answer, Passage
-from qa.search import prepare_query
-from qa.store import build_index
+from qa.indexer import build_index
+from qa.results import NOT_FOUND, Answer, Passage
+from qa.retrieve import prepare_query
 
 LIMIT_S = 10.0  # per call, with the fake embedder
-MAX_CHARS = 2000  # Config.max_query_chars
+MAX_CHARS = 2000  # RetrievalSettings.max_query_chars
 
 # (input, whether it holds a usable question)
 HOSTILE = [
     pytest.param("", False, id="empty"),
     pytest.param(" \t\n\u3000 \r\n", False, id="whitespace"),
-    pytest.param(("WPIの外国人研究者の比率は？" * 8000)[:100_000], True, id="100k-chars"),
+    pytest.param(("WPIの外国人研究者の比率は？" * 8000)[:100_000], False, id="100k-chars"),
     pytest.param("WPI\x00の外国人\x07研究者\x1b[31mの比率\x7fは\x85？", True, id="nul-and-controls"),
     pytest.param("\x00\x01\x02\x1b\x1f\x7f\x9f", False, id="controls-only"),
     pytest.param("\ud800", False, id="lone-surrogate"),
@@ -46,8 +45,9 @@ HOSTILE = [
     pytest.param("מהו שיעור החוקרים הזרים?", True, id="hebrew-rtl"),
     pytest.param("\u202eSATREPS\u202c の分野", True, id="bidi-override"),
     pytest.param("<script>alert(1)</script>", True, id="script-tag"),
-    pytest.param("あ" * 50_000, True, id="50k-kana-token"),
-    pytest.param("A" * 50_000, True, id="50k-ascii-token"),
+    pytest.param("あ" * 50_000, False, id="50k-kana-token"),
+    pytest.param("A" * 50_000, False, id="50k-ascii-token"),
+    pytest.param("SATREPS " * 250, True, id="2000-chars"),
     pytest.param("ＳＡＴＲＥＰＳ", True, id="fullwidth-upper"),
     pytest.param("ｓａｔｒｅｐｓ", True, id="fullwidth-lower"),
     pytest.param("ｸﾞﾛｰﾊﾞﾙ･ｻｳｽとの協力", True, id="halfwidth-kana"),
@@ -80,7 +80,7 @@ def test_api(fake_answerer, text, usable):
     root = fake_answerer.config.root
     before = snapshot(root)
     retriever = fake_answerer.retriever
-    slides = {c.slide for c in retriever.index.chunks}
+    slides = {c.slide for d in retriever.store.documents() for c in retriever.store.doc_chunks(d["doc_id"])}
     if not usable:
         for call in (lambda: retriever.search(text, k=5), lambda: fake_answerer.ask(text)):
             with pytest.raises(InputError) as info:
@@ -95,8 +95,7 @@ def test_api(fake_answerer, text, usable):
         assert isinstance(answer, Answer) and answer.question == text
         assert (answer.answer == NOT_FOUND) if answer.abstained else answer.answer.endswith("]")
         assert all(c.slide in slides for c in answer.citations)
-        long = len(" ".join(text.split())) > MAX_CHARS
-        assert bool(answer.notice) == long, "a cut question says so"
+        assert 0.0 <= answer.confidence <= 1.0
     assert snapshot(root) == before
 
 

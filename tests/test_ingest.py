@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import Answerer
 from fakes import FakeEmbedder
 
 from qa import ingest
 from qa.config import Config
 from qa.corpus import split_slides
 from qa.errors import InputError
-from qa.search import Retriever
-from qa.store import build_index, load_index
+from qa.indexer import build_index
+from qa.pipeline import Pipeline
+from qa.store import FileStore
 
 FONT = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")  # Debian: fonts-ipafont-gothic
 FACT = "第3ページの事実：予算は42億円"
@@ -73,7 +73,7 @@ def meta(config: Config, doc_id: str) -> dict:
 
 
 def bm25(config: Config, emb, query: str, k: int = 1):
-    return Retriever(load_index(config), emb, config).search(query, k=k, mode="bm25")
+    return Pipeline(config, emb).search(query, k=k, mode="bm25")
 
 
 DECK = """# 地域産業振興計画
@@ -207,7 +207,7 @@ def test_update_reuses_unchanged_chunks_and_remove_drops_doc(project, src):
     assert not removed.exists() and not (project.corpus_dir / f"{doc_id}.json").exists()
     build_index(project, emb)
     assert all(h.doc_id != doc_id for h in bm25(project, emb, "観光客数を2倍 地場産業のデジタル化", k=10))
-    assert {c.doc_id for c in load_index(project).chunks} == {first["other.txt"].doc_id}
+    assert {d["doc_id"] for d in FileStore.load(project).documents()} == {first["other.txt"].doc_id}
     with pytest.raises(InputError, match="qa docs"):
         ingest.remove(project, doc_id)
 
@@ -269,7 +269,7 @@ def test_fifty_documents_index_and_cite_the_right_doc(project, src):
     listed = ingest.list_docs(project)
     assert len(listed) == 50 and all(d["indexed"] and d["chunks"] >= 1 for d in listed)
     # answers cite the right document, and a document filter keeps the others out
-    answerer = Answerer(Retriever(load_index(project), emb, project), project.with_(abstain_kind_missing=False))
+    answerer = Pipeline(project.with_(abstain_kind_missing=False), emb)
     name = "doc37.md"
     question = f"{facts[name].split('の特産品')[0]}の特産品の年間出荷量は何トンですか？"
     answer = answerer.ask(question, mode="bm25")

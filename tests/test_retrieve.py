@@ -4,7 +4,7 @@ import pytest
 
 from conftest import REPO
 from qa.errors import InputError
-from qa.search import prepare_query
+from qa.retrieve import prepare_query
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def test_modes_and_ranks(fake_answerer):
 
 def test_document_filter(fake_answerer):
     r = fake_answerer.retriever
-    doc = r.index.chunks[0].doc_id
+    doc = r.store.documents()[0]["doc_id"]
     assert all(h.doc_id == doc for h in r.search("SATREPS", k=5, docs=[doc]))
     with pytest.raises(InputError, match="unknown document id.*qa docs"):
         r.search("SATREPS", docs=["no-such-doc"])
@@ -41,27 +41,52 @@ def test_hits_point_at_their_source_text(fake_answerer):
 
 
 @pytest.mark.parametrize(
-    "raw, query, notice",
-    [
-        ("  WPIの\t比率は？\n", "WPIの 比率は？", ""),
-        ("SATREPS\x00の\x07実施国", "SATREPS の 実施国", ""),
-        ("あ" * 2500, "あ" * 2000, "2,500 characters long"),
-    ],
+    "raw, query",
+    [("  WPIの\t比率は？\n", "WPIの 比率は？"), ("SATREPS\x00の\x07実施国", "SATREPS の 実施国"), ("あ" * 2000, "あ" * 2000)],
 )
-def test_prepare_query(raw, query, notice):
-    got, note = prepare_query(raw, 2000)
-    assert got == query and notice in note and bool(note) == bool(notice)
+def test_prepare_query(raw, query):
+    assert prepare_query(raw, 2000) == query
+
+
+@pytest.mark.parametrize("raw, message", [("", "empty"), (" \n\t", "empty"), ("？！…", "no words"),
+                                          ("あ" * 2001, "2,001 characters long; the limit is 2,000")])
+def test_prepare_query_refuses(raw, message):
+    with pytest.raises(InputError, match=message):
+        prepare_query(raw, 2000)
+
+
+def test_document_filter_is_pushed_down(fake_pipeline):
+    """A filter limits each search itself: with k as large as the corpus, only the
+    chosen document's chunks come back, and no more than it has."""
+    store = fake_pipeline.store
+    doc = store.documents()[0]
+    n = doc["end_row"] - doc["first_row"]
+    hits = store.dense_search(fake_pipeline.embedder.embed_queries(["SATREPS"])[0], 10_000, docs=[doc["doc_id"]])
+    assert 0 < len(hits) <= n
+    assert len(store.lexical_search(["SATREPS"], 10_000, docs=[doc["doc_id"]])) <= n
+
+
+def test_pieces_are_scored_for_candidates_only(fake_pipeline):
+    store = fake_pipeline.store
+    calls = []
+    real = store.piece_scores
+    store.piece_scores = lambda qvec, ids: calls.append(list(ids)) or real(qvec, ids)
+    try:
+        fake_pipeline.retriever.search("SATREPSの実施国数", k=3)
+    finally:
+        del store.piece_scores
+    assert len(calls) == 1 and 0 < len(calls[0]) <= 2 * fake_pipeline.config.retrieval.pool < len(store)
 
 
 @pytest.mark.slow
-def test_fusion_beats_each_retriever_alone_on_dev(real_answerer):
+def test_fusion_beats_each_retriever_alone_on_dev(real_pipeline):
     from qa.corpus import load_corpus
     from qa.eval.gold import load_gold
     from qa.eval.suite import run_suite
 
-    config = real_answerer.config
+    config = real_pipeline.config
     items = [it for it in load_gold(REPO / "eval" / "gold.jsonl", load_corpus(config.corpus_dir, config.root))
              if it.split == "dev"]
-    systems = run_suite(real_answerer, items, systems=("bm25", "dense", "hybrid"))["systems"]
+    systems = run_suite(real_pipeline, items, systems=("bm25", "dense", "hybrid"))["systems"]
     mrr = {name: s["passage"]["mrr@10"] for name, s in systems.items()}
     assert mrr["hybrid"] > mrr["bm25"] and mrr["hybrid"] > mrr["dense"], mrr

@@ -12,8 +12,9 @@ import pytest
 from conftest import FakeEmbedder, make_project
 from qa.config import Config
 from qa.errors import IndexMissingError, IndexStaleError, QAError
-from qa.search import Retriever
-from qa.store import build_index, load_index
+from qa.indexer import build_index
+from qa.retrieve import Retriever
+from qa.store import FileStore
 
 TINY = "# 会議\n開催場所：イタリア・ボローニャ。\n# 予算\n総額は955億ユーロ規模。\n# 人材\n毎年約300名を派遣。\n"
 
@@ -30,9 +31,9 @@ def test_round_trip_build_save_load_search(tiny):
     path = build_index(tiny, emb)
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["chunk_count"] == 3 and manifest["dimension"] == emb.dim
-    assert manifest["settings"]["max_tokens"] == tiny.max_tokens
-    assert set(manifest["files"]) >= {"chunks.jsonl", "dense.faiss", "chunk_vectors.npy", "piece_vectors.npy"}
-    hits = Retriever(load_index(tiny), emb, tiny).search("ボローニャ", k=2)
+    assert manifest["settings"]["max_tokens"] == tiny.index.max_tokens
+    assert set(manifest["files"]) >= {"chunks.jsonl", "dense.faiss", "vectors.npy", "piece_bounds.npy", "keys.txt"}
+    hits = Retriever(FileStore.load(tiny), emb, tiny).search("ボローニャ", k=2)
     assert hits[0].slide == 1 and hits[0].title == "会議"
     assert TINY[hits[0].start : hits[0].end].startswith("# 会議")
     assert [h.rank for h in hits] == [1, 2]
@@ -40,30 +41,30 @@ def test_round_trip_build_save_load_search(tiny):
 
 def test_missing_index_names_the_command(tiny):
     with pytest.raises(IndexMissingError, match="qa index"):
-        load_index(tiny)
+        FileStore.load(tiny)
 
 
 def test_edited_corpus_is_stale(tiny):
     build_index(tiny, FakeEmbedder())
     (tiny.corpus_dir / "tiny.txt").write_text(TINY + "追記。\n", encoding="utf-8")
     with pytest.raises(IndexStaleError, match="corpus .* changed.*qa index"):
-        load_index(tiny)
+        FileStore.load(tiny)
 
 
 @pytest.mark.parametrize("change", [{"max_tokens": 80}, {"model": "another/model"}, {"bm25_form": "lemma"}])
 def test_other_settings_are_stale(tiny, change):
     build_index(tiny, FakeEmbedder())
     with pytest.raises(IndexStaleError, match="other settings.*qa index"):
-        load_index(tiny.with_(**change))
+        FileStore.load(tiny.with_(**change))
 
 
-@pytest.mark.parametrize("victim", ["dense.faiss", "chunks.jsonl", "piece_vectors.npy", "bm25/params.index.json"])
+@pytest.mark.parametrize("victim", ["dense.faiss", "chunks.jsonl", "vectors.npy", "chunk_ids.npy", "bm25/params.index.json"])
 def test_damaged_file_is_caught(tiny, victim):
     path = build_index(tiny, FakeEmbedder())
     f = path / victim
     f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 2])
     with pytest.raises(IndexStaleError, match="damaged.*qa index"):
-        load_index(tiny)
+        FileStore.load(tiny)
 
 
 def test_rebuild_reembeds_only_changed_chunks(tiny):
@@ -75,7 +76,7 @@ def test_rebuild_reembeds_only_changed_chunks(tiny):
     (tiny.corpus_dir / "tiny.txt").write_text(TINY.replace("955億", "935億"), encoding="utf-8")
     path = build_index(tiny, emb)
     stats = json.loads((path / "manifest.json").read_text(encoding="utf-8"))["build_stats"]
-    assert emb.documents_embedded - first == stats["embedded"] == 2  # the chunk and its one piece
+    assert emb.documents_embedded - first == stats["embedded"] == 1  # the one piece that changed
     assert len([p for p in tiny.index_dir.iterdir() if p.name.startswith("build-")]) == 1
 
 
@@ -95,7 +96,7 @@ SLOW_BUILD = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from fakes import FakeEmbedder
     from qa.config import Config
-    from qa.store import build_index
+    from qa.indexer import build_index
 
     class Slow(FakeEmbedder):
         def embed_documents(self, texts, progress=False):
@@ -115,7 +116,7 @@ def test_killed_build_leaves_an_index_that_loads(tmp_path, delay):
     config = make_project(tmp_path)
     emb = FakeEmbedder()
     old = build_index(config, emb)
-    before = Retriever(load_index(config), emb, config).search("SATREPS", k=3)
+    before = Retriever(FileStore.load(config), emb, config).search("SATREPS", k=3)
     deck = next(config.corpus_dir.glob("*.txt"))
     deck.write_text(deck.read_text(encoding="utf-8").replace("SATREPS", "SATREPS2"), encoding="utf-8")
     script = SLOW_BUILD.format(tests=str(Path(__file__).parent), root=str(tmp_path))
@@ -124,11 +125,11 @@ def test_killed_build_leaves_an_index_that_loads(tmp_path, delay):
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    index = load_index(config, check_corpus=False)  # checksums of every file still verified
-    if index.path == old:
+    index = FileStore.load(config, check_corpus=False)  # checksums of every file still verified
+    if index.path.name == old.name:
         assert Retriever(index, emb, config).search("SATREPS", k=3) == before
     else:
-        load_index(config)  # the new build finished: it matches the edited corpus
+        FileStore.load(config)  # the new build finished: it matches the edited corpus
     build_index(config, emb)  # the next build clears what the killed one left
     assert not [p for p in config.index_dir.iterdir() if p.name.startswith(".tmp-")]
 
@@ -139,7 +140,7 @@ def test_index_type_is_configurable(tmp_path, index_type, expected):
     emb = FakeEmbedder()
     path = build_index(config, emb)
     assert json.loads((path / "manifest.json").read_text(encoding="utf-8"))["index_type"] == expected
-    hits = Retriever(load_index(config), emb, config).search("SATREPSの実施国数", k=3, mode="dense")
+    hits = Retriever(FileStore.load(config), emb, config).search("SATREPSの実施国数", k=3, mode="dense")
     assert len(hits) == 3
     with pytest.raises(IndexStaleError, match="index_type"):
-        load_index(config.with_(index_type="hnsw" if index_type != "hnsw" else "flat"))
+        FileStore.load(config.with_(index_type="hnsw" if index_type != "hnsw" else "flat"))

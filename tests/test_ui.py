@@ -18,14 +18,13 @@ import pytest
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*(no_silent_downcasting|copy keyword)")
 
 from fakes import FakeEmbedder
-from qa.answer import Answerer
 from qa.config import Config
 from qa.errors import InputError
-from qa.results import Answer, Passage
-from qa.search import Retriever
-from qa.store import build_index, load_index
+from qa.results import Answer, Passage, Quote
+from qa.indexer import build_index
+from qa.pipeline import Pipeline
 from qa.ui import access, render
-from qa.ui.app import ChatPage, load_answerer, serve, start
+from qa.ui.app import ChatPage, serve, start
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -54,25 +53,25 @@ def _port_is_free(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory):
-    """A root with the corpus and a FakeEmbedder index; the answerer and its config."""
+    """A root with the corpus and a FakeEmbedder index; its config and pipeline."""
     root = tmp_path_factory.mktemp("deck")
     shutil.copytree(ROOT / "corpus", root / "corpus")
-    cfg = Config(root=root, home=root / "home", **THRESHOLDS)
+    cfg = Config(root=root, home=root / "home").with_(**THRESHOLDS)
     emb = FakeEmbedder()
     build_index(cfg, emb)
-    return cfg, Answerer(Retriever(load_index(cfg), emb, cfg), cfg)
+    return cfg, Pipeline(cfg, emb)
 
 
 @pytest.fixture(scope="module")
 def server(deck, tmp_path_factory):
     """The real app, launched by `start` on a free loopback port."""
-    cfg, answerer = deck
+    cfg, pipeline = deck
     feedback_path = tmp_path_factory.mktemp("fb") / "feedback.jsonl"
     mp = pytest.MonkeyPatch()
     mp.delenv("QA_AUTH", raising=False)
     mp.delenv("QA_AUTH_FILE", raising=False)
     port = _free_port()
-    demo = start(cfg, "127.0.0.1", port, answerer=answerer, feedback_path=feedback_path, quiet=True)
+    demo = start(cfg, "127.0.0.1", port, pipeline=pipeline, feedback_path=feedback_path, quiet=True)
     yield f"http://127.0.0.1:{port}", feedback_path
     demo.close()
     mp.undo()
@@ -94,18 +93,21 @@ def test_esc_makes_markup_and_markdown_inert():
 
 
 def test_answer_html_marks_the_quoted_piece_in_its_passage():
-    answer = Answer("q", "研究者の30%以上が外国からの研究者。 [1]", False, (_passage(),))
-    out = render.answer_html(answer, 2000)
+    quote = Quote("研究者の30%以上が外国からの研究者。", 1, (4, 9), "拠点")
+    answer = Answer("q", False, (quote,), (_passage(),), short_answer="30%以上", confidence=0.9)
+    out = render.answer_html(answer)
     assert "qa-answer" in out and "qa-abstain" not in out
     assert "前文。<mark>研究者の30%以上が外国からの研究者。</mark>後文。" in out
-    assert "p.13" in out and "スコア 0.032" in out and "&#91;1&#93;" in out
+    assert '<strong class="qa-short">30%以上</strong>' in out
+    assert "p.13" in out and "確信度：高" in out and "&#91;1&#93;" in out and "スコア" not in out
     assert "<b>" not in out and "&#60;b&#62;拠点" in out  # the title is escaped too
     assert "\n" not in out  # one raw HTML block for Markdown
 
 
 def test_abstention_html_is_a_different_state_with_related_passages():
-    answer = Answer("q", "資料には該当する記載が見つかりませんでした。", True, (_passage(), _passage(2, slide=7)))
-    out = render.answer_html(answer, 2000)
+    answer = Answer("q", True, (), (_passage(), _passage(2, slide=7)))
+    assert answer.answer == "資料には該当する記載が見つかりませんでした。"
+    out = render.answer_html(answer)
     assert "qa-abstain" in out and "qa-answer" not in out
     assert "資料には記載がありません" in out and "関連する箇所" in out and "p.7" in out
     assert "<mark>" not in out
@@ -118,11 +120,12 @@ def test_long_question_is_shown_shortened_with_its_length():
 
 
 def test_slide_text_joins_the_slides_chunks_in_order(deck):
-    cfg, answerer = deck
-    chunks = answerer.retriever.index.chunks
+    cfg, pipeline = deck
+    store = pipeline.store
+    chunks = store.doc_chunks(store.documents()[0]["doc_id"])
     slide16 = [c for c in chunks if c.slide == 16]
     assert len(slide16) >= 1
-    text = render.slide_text(chunks, slide16[0].doc_id, 16)
+    text = render.slide_text(store, slide16[0].doc_id, 16)
     assert text == "\n".join(c.text for c in slide16)
     assert "106プロジェクト" in text
 
@@ -133,8 +136,8 @@ def test_slide_text_joins_the_slides_chunks_in_order(deck):
 def test_chat_page_answers_flags_errors_and_logs_ratings(deck, tmp_path):
     import gradio as gr
 
-    cfg, answerer = deck
-    page = ChatPage(answerer, cfg, tmp_path / "fb.jsonl")
+    cfg, pipeline = deck
+    page = ChatPage(pipeline, cfg, tmp_path / "fb.jsonl")
     steps = list(page.submit(SATREPS, [], {}))
     assert len(steps) == 2
     history = steps[0][0]
@@ -163,13 +166,14 @@ def test_chat_page_answers_flags_errors_and_logs_ratings(deck, tmp_path):
 
 
 def test_unexpected_failure_becomes_an_apology_in_the_chat(deck, tmp_path, caplog):
-    cfg, answerer = deck
-    page = ChatPage(answerer, cfg, tmp_path / "fb.jsonl")
+    cfg, pipeline = deck
+    page = ChatPage(pipeline, cfg, tmp_path / "fb.jsonl")
 
-    def broken(question):
+    def broken(question, docs=None):
         raise RuntimeError("boom")
 
-    page.answerer = type("Broken", (), {"ask": staticmethod(broken)})()
+    page.pipeline = type("Broken", (), {"ask": staticmethod(broken), "refresh": lambda self, background: False,
+                                        "doc_titles": lambda self: {}})()
     history = list(page.submit("WPIの外国人比率は？", [], {}))[-1][0]
     assert "申し訳ありません" in history[-1]["content"]
     assert "answering failed" in caplog.text
@@ -180,15 +184,16 @@ def test_missing_index_is_built_before_loading(tmp_path, caplog):
     shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
     cfg = Config(root=tmp_path, home=tmp_path / "home")
     assert not (cfg.index_dir / "CURRENT").exists()
-    answerer = load_answerer(cfg, FakeEmbedder())
+    pipeline = Pipeline.load(cfg, FakeEmbedder(), build_missing=True)
     assert (cfg.index_dir / "CURRENT").exists()
     assert "there is none yet" in caplog.text
-    assert answerer.ask(SATREPS).citations
+    assert pipeline.ask(SATREPS).citations
     deck = next(cfg.corpus_dir.glob("*.txt"))
     deck.write_text(deck.read_text(encoding="utf-8") + "\n# 追加の頁\n新しい事実。\n", encoding="utf-8")
-    answerer = load_answerer(cfg, FakeEmbedder())  # a stale index is rebuilt, not refused
-    assert "it is out of date" in caplog.text
-    assert any(c.title == "追加の頁" for c in answerer.retriever.index.chunks)
+    pipeline = Pipeline.load(cfg, FakeEmbedder(), build_missing=True)  # a stale index is rebuilt, not refused
+    assert "it cannot be used" in caplog.text and "changed after the index was built" in caplog.text
+    store = pipeline.store
+    assert any(c.title == "追加の頁" for c in store.doc_chunks(store.documents()[0]["doc_id"]))
 
 
 # --- access -------------------------------------------------------------------------------
@@ -239,13 +244,13 @@ def test_busy_port_is_a_clean_error(deck, tmp_path, monkeypatch):
 
     monkeypatch.delenv("QA_AUTH", raising=False)
     monkeypatch.delenv("QA_AUTH_FILE", raising=False)
-    cfg, answerer = deck
+    cfg, pipeline = deck
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(QAError, match="--port"):
-            start(cfg, "127.0.0.1", port, answerer=answerer, feedback_path=tmp_path / "fb.jsonl", quiet=True)
+            start(cfg, "127.0.0.1", port, pipeline=pipeline, feedback_path=tmp_path / "fb.jsonl", quiet=True)
 
 
 # --- the API, on a live server -----------------------------------------------------
@@ -268,10 +273,10 @@ def test_api_ask_answers_with_cited_slides(server):
 def test_login_is_required_when_configured(deck, monkeypatch, tmp_path):
     from gradio_client import Client
 
-    cfg, answerer = deck
+    cfg, pipeline = deck
     monkeypatch.setenv("QA_AUTH", "tester:pa55word")
     port = _free_port()
-    demo = start(cfg, "127.0.0.1", port, answerer=answerer, feedback_path=tmp_path / "fb.jsonl", quiet=True)
+    demo = start(cfg, "127.0.0.1", port, pipeline=pipeline, feedback_path=tmp_path / "fb.jsonl", quiet=True)
     try:
         url = f"http://127.0.0.1:{port}"
         with pytest.raises(Exception):
@@ -340,7 +345,7 @@ def test_browser_answer_sources_slide_and_rating(page, server):
     source = answer.locator(".qa-src").first
     expect(source.locator(".qa-page")).to_have_text("p.16")
     expect(source.locator("mark").first).to_contain_text("106プロジェクト")
-    expect(source.locator(".qa-score")).to_contain_text("スコア")
+    expect(page.locator(".qa-confidence").last).to_contain_text("確信度")
 
     page.locator("#qa-source-choice label", has_text="p.16").first.click()
     expect(page.locator("#qa-slide .qa-slide-head")).to_contain_text("p.16")
@@ -399,7 +404,7 @@ def test_browser_bad_input_is_handled_in_the_chat(page):
 
 
 @pytest.mark.browser
-def test_browser_huge_paste_gets_a_notice_quickly(page):
+def test_browser_huge_paste_is_refused_quickly_with_the_limit(page):
     from playwright.sync_api import expect
 
     text = (SATREPS + " ") * (100_000 // (len(SATREPS) + 1) + 1)
@@ -407,7 +412,7 @@ def test_browser_huge_paste_gets_a_notice_quickly(page):
     started = time.monotonic()
     page.locator("#qa-input textarea").fill(text)
     page.locator("#qa-send").click()
-    expect(page.locator("#qa-chat .qa-notice").last).to_contain_text("先頭の 2,000 文字", timeout=20_000)
+    expect(page.locator("#qa-chat .qa-hint").last).to_contain_text("2,000 文字以内", timeout=20_000)
     assert time.monotonic() - started < 20
     expect(page.locator("#qa-chat .qa-q").last).to_contain_text("10,000 文字まで")  # the input's own limit
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
@@ -447,7 +452,7 @@ def test_several_documents_name_their_document_and_can_be_filtered(tmp_path):
     cfg = Config(root=tmp_path)
     emb = FakeEmbedder()
     build_index(cfg, emb)
-    page = ChatPage(Answerer(Retriever(load_index(cfg), emb, cfg), cfg), cfg, tmp_path / "fb.jsonl")
+    page = ChatPage(Pipeline(cfg, emb), cfg, tmp_path / "fb.jsonl")
     assert page.doc_titles["memo"] == "連絡メモ" and len(page.doc_titles) == 2
     deck_id = next(d for d in page.doc_titles if d != "memo")
     only_memo = page.ask("SATREPSの説明会はどこで開催しますか", docs=["memo"])

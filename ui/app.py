@@ -5,7 +5,8 @@ whole slide, rate answers. Also the `/ask` API endpoint for gradio_client users.
     serve(Config())                      # http://127.0.0.1:7860, blocks until Ctrl-C
 
 The model and the index are loaded once at start (the index is built first if there
-is none); every request then only runs `Answerer.ask`.
+is none); every request then only asks the pipeline, which switches to a newer build
+in the background when `qa index` made one.
 """
 
 from __future__ import annotations
@@ -42,37 +43,11 @@ EXAMPLES = (
 )
 
 
-def load_answerer(config: Config, embedder=None):
-    """The answerer for `config`; builds the index first when there is none."""
-    from qa.answer import Answerer
-    from qa.search import Retriever
-    from qa.store import build_index, load_index
-
-    if embedder is None:
-        from qa.embed import load_embedder
-
-        embedder = load_embedder(config)
-    try:
-        index = load_index(config)
-    except (IndexMissingError, IndexStaleError) as exc:
-        # The chat page is the main job: rather than refuse, bring the index up to date.
-        why = "there is none yet" if isinstance(exc, IndexMissingError) else "it is out of date"
-        log.warning("building the index in %s now: %s", config.index_dir, why)
-        started = time.perf_counter()
-        build_index(config, embedder, progress=True)
-        log.warning("index built in %.1f s", time.perf_counter() - started)
-        index = load_index(config)
-    return Answerer(Retriever(index, embedder, config), config)
-
-
 class ChatPage:
     """What the page's events do, kept apart from the layout."""
 
-    def __init__(self, answerer, config: Config, feedback_path: Path):
-        self.answerer, self.config, self.feedback_path = answerer, config, Path(feedback_path)
-        self.chunks = answerer.retriever.index.chunks
-        documents = answerer.retriever.index.manifest.get("documents", [])
-        self.doc_titles = {d["doc_id"]: d.get("title") or d["doc_id"] for d in documents}
+    def __init__(self, pipeline, config: Config, feedback_path: Path):
+        self.pipeline, self.config, self.feedback_path = pipeline, config, Path(feedback_path)
         # Answers are computed one at a time: the model's fast tokenizer is not safe to
         # call from several threads at once ("Already borrowed"), and one answer takes
         # tens of milliseconds. The queue still serves several requests around them.
@@ -81,10 +56,16 @@ class ChatPage:
     def ask(self, question: str, docs=None) -> Answer:
         """Answer.ask on text made safe to log and to send back as JSON; `docs` limits
         the answer to those documents (None or all of them: no limit)."""
-        docs = [d for d in docs or [] if d in self.doc_titles]
-        limit = docs if docs and len(docs) < len(self.doc_titles) else None
+        self.pipeline.refresh(background=True)
+        titles = self.doc_titles
+        docs = [d for d in docs or [] if d in titles]
+        limit = docs if docs and len(docs) < len(titles) else None
         with self._lock:
-            return self.answerer.ask(_utf8(question), docs=limit)
+            return self.pipeline.ask(_utf8(question), docs=limit)
+
+    @property
+    def doc_titles(self) -> dict[str, str]:
+        return self.pipeline.doc_titles()
 
     # -- the API endpoint ------------------------------------------------------------
 
@@ -122,7 +103,7 @@ class ChatPage:
         record, sources = None, []
         try:
             result = self.ask(question, docs)
-            content = render.answer_html(result, self.config.max_query_chars, self.doc_titles)
+            content = render.answer_html(result, self.doc_titles)
             record = {"question": _utf8(question), "answer": result.to_dict()}
             pieces = render.answer_pieces(result)
             sources = [
@@ -146,7 +127,7 @@ class ChatPage:
         source = next((s for s in sources or [] if str(s["rank"]) == str(choice)), None)
         if source is None:
             return render.SLIDE_PLACEHOLDER
-        text = render.slide_text(self.chunks, source["doc_id"], source["slide"])
+        text = render.slide_text(self.pipeline.store, source["doc_id"], source["slide"])
         return render.slide_html(source, text, source["pieces"])
 
     def rate(self, data: gr.LikeData, turns):
@@ -185,10 +166,10 @@ def _utf8(text: str) -> str:
     return str(text).encode("utf-8", "replace").decode("utf-8")
 
 
-def build_app(answerer, config: Config, feedback_path: Path | str) -> gr.Blocks:
+def build_app(pipeline, config: Config, feedback_path: Path | str) -> gr.Blocks:
     """The page's layout and events (launch it with `start`, which adds theme and CSS)."""
-    page = ChatPage(answerer, config, Path(feedback_path))
-    titles = [d.get("title", "") for d in answerer.retriever.index.manifest.get("documents", [])]
+    page = ChatPage(pipeline, config, Path(feedback_path))
+    titles = list(pipeline.doc_titles().values())
     private = {"api_visibility": "private"}
     with gr.Blocks(title="資料QA｜" + "・".join(titles or ["資料"]), analytics_enabled=False) as demo:
         turns = gr.State({})  # assistant message index -> question and answer, for ratings
@@ -284,15 +265,18 @@ def build_app(answerer, config: Config, feedback_path: Path | str) -> gr.Blocks:
     return demo
 
 
-def start(config: Config, host: str = "127.0.0.1", port: int = 7860, answerer=None,
+def start(config: Config, host: str = "127.0.0.1", port: int = 7860, pipeline=None,
           feedback_path: Path | str | None = None, quiet: bool = False) -> gr.Blocks:
     """Check access, load once, launch without blocking; returns the running app."""
     pairs = access.credentials()
     access.check(host, pairs)  # before anything slow or any socket
-    if answerer is None:
-        answerer = load_answerer(config)
+    if pipeline is None:
+        from qa.pipeline import Pipeline
+
+        # The chat page is the main job: rather than refuse, bring a missing or stale index up to date.
+        pipeline = Pipeline.load(config, build_missing=True, progress=True)
     path = Path(feedback_path) if feedback_path else feedback.default_path(config)
-    demo = build_app(answerer, config, path)
+    demo = build_app(pipeline, config, path)
     demo.queue(default_concurrency_limit=CONCURRENCY)
     try:
         demo.launch(
@@ -321,9 +305,9 @@ def start(config: Config, host: str = "127.0.0.1", port: int = 7860, answerer=No
     return demo
 
 
-def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, answerer=None) -> int:
+def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, pipeline=None) -> int:
     """Serve the chat page until interrupted; the exit status for `qa serve`."""
-    demo = start(config, host, port, answerer)
+    demo = start(config, host, port, pipeline)
     try:
         demo.block_thread()
     finally:

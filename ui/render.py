@@ -17,7 +17,6 @@ _JUNK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # HTML's special characters, and those Markdown (or LaTeX, emoji shortcodes) would act
 # on, as numeric entities: one pass, so no entity is escaped twice.
 _ENTITIES = {ord(ch): f"&#{ord(ch)};" for ch in "&<>\"'\\`*_[]{}()#+-.!|~$:="}
-_PIECE = re.compile(r"(.+?) \[(\d+)\](?:\n|$)", re.S)
 
 QUESTION_PREVIEW = 600  # characters of a question shown in the chat
 
@@ -34,12 +33,10 @@ def esc(text: str) -> str:
 
 
 def answer_pieces(answer: Answer) -> dict[int, list[str]]:
-    """Quoted pieces of an answer by citation number: "piece [1]\\npiece [2]"."""
+    """Quoted texts of an answer by citation number."""
     out: dict[int, list[str]] = {}
-    if answer.abstained:
-        return out
-    for m in _PIECE.finditer(answer.answer):
-        out.setdefault(int(m.group(2)), []).append(m.group(1).strip())
+    for q in answer.quotes:
+        out.setdefault(q.citation, []).append(q.text)
     return out
 
 
@@ -79,49 +76,61 @@ def _source_card(p: Passage, pieces: list[str], doc_titles: dict | None = None) 
         + (f'<span class="qa-doc">{esc(doc)}</span>' if doc else "")
         + f'<span class="qa-page">p.{p.slide}</span>'
         f'<span class="qa-title">{esc(p.title)}</span>'
-        f'<span class="qa-score">スコア {p.score:.3f}</span>'
         "</div>"
         f'<div class="qa-src-text">{highlight(p.text, pieces)}</div>'
         "</div>"
     )
 
 
-def _notice(answer: Answer, max_chars: int) -> str:
-    if not answer.notice:
-        return ""
-    return (
-        f'<div class="qa-notice" title="{esc(answer.notice)}">'
-        f"質問が長いため、先頭の {max_chars:,} 文字だけを使って回答しました。</div>"
-    )
+def confidence_word(confidence: float) -> str:
+    """The answer's confidence for staff: 高 / 中 / 低."""
+    return "高" if confidence >= 0.8 else "中" if confidence >= 0.5 else "低"
 
 
-def answer_html(answer: Answer, max_chars: int, doc_titles: dict | None = None) -> str:
-    """An answer (quotes with [n] markers, then its sources) or an abstention. With
-    several documents, each source names its document (`doc_titles`: id -> title)."""
+def _quote_html(q) -> str:
+    """A quote with its short answer (if any) marked, its label and its [n]."""
+    if q.span:
+        a, b = q.span
+        body = f"{esc(q.text[:a])}<strong class=\"qa-short\">{esc(q.text[a:b])}</strong>{esc(q.text[b:])}"
+    else:
+        body = esc(q.text)
+    label = f'<span class="qa-quote-label">{esc(q.label)}</span>' if q.label else ""
+    return f'<div class="qa-quote">{label}{body} <span class="qa-ref">&#91;{q.citation}&#93;</span></div>'
+
+
+def answer_html(answer: Answer, doc_titles: dict | None = None) -> str:
+    """An answer (short answer, quotes with [n] markers, then its sources) or an
+    abstention. With several documents, each source names its document."""
     if answer.abstained:
-        return abstention_html(answer, max_chars, doc_titles)
+        return abstention_html(answer, doc_titles)
     pieces = answer_pieces(answer)
-    quotes = "".join(
-        f'<div class="qa-quote">{esc(m.group(1).strip())} <span class="qa-ref">&#91;{m.group(2)}&#93;</span></div>'
-        for m in _PIECE.finditer(answer.answer)
-    ) or f'<div class="qa-quote">{esc(answer.answer)}</div>'
+    word = confidence_word(answer.confidence)
+    short = f'<div class="qa-short-answer">{esc(answer.short_answer)}</div>' if answer.short_answer else ""
     cards = "".join(_source_card(p, pieces.get(p.rank, []), doc_titles) for p in answer.citations)
+    low = " qa-low" if word == "低" else ""
     return (
-        '<div class="qa-msg qa-answer">'
-        f"{_notice(answer, max_chars)}"
+        f'<div class="qa-msg qa-answer{low}">'
+        f'<div class="qa-confidence">確信度：{word}'
+        + ("（資料の該当箇所を必ずご確認ください）" if word == "低" else "")
+        + "</div>"
+        f"{_reading(answer)}{short}"
         '<div class="qa-label">資料からの引用</div>'
-        f"{quotes}"
-        f'<div class="qa-label">出典</div>{cards}'
+        + "".join(_quote_html(q) for q in answer.quotes)
+        + f'<div class="qa-label">出典</div>{cards}'
         "</div>"
     )
 
 
-def abstention_html(answer: Answer, max_chars: int, doc_titles: dict | None = None) -> str:
+def _reading(answer: Answer) -> str:
+    return f'<div class="qa-notice">{esc(answer.notice)}</div>' if answer.notice else ""
+
+
+def abstention_html(answer: Answer, doc_titles: dict | None = None) -> str:
     cards = "".join(_source_card(p, [], doc_titles) for p in answer.citations)
     related = f'<div class="qa-label">関連する箇所</div>{cards}' if cards else ""
     return (
         '<div class="qa-msg qa-abstain">'
-        f"{_notice(answer, max_chars)}"
+        f"{_reading(answer)}"
         '<div class="qa-abstain-head">資料には記載がありません</div>'
         f'<div class="qa-abstain-body">{esc(answer.answer)}'
         "質問の言い方を変えるか、参考として下の関連する箇所をご覧ください。</div>"
@@ -136,6 +145,9 @@ def input_error_html(message: str) -> str:
         hint = "質問が空でした。資料について知りたいことを文章で入力してください。"
     elif "no words" in message:
         hint = "記号や絵文字だけでは検索できません。言葉で質問を入力してください。"
+    elif "the limit is" in message:
+        limit = message.split("the limit is ", 1)[1].split(".")[0]
+        hint = f"質問が長すぎます。{limit} 文字以内で、知りたいことを一つずつ質問してください。"
     else:
         hint = "この質問は受け付けられませんでした。文章で質問を入力してください。"
     return (
@@ -156,9 +168,13 @@ def failure_html() -> str:
     )
 
 
-def slide_text(chunks, doc_id: str, slide: int) -> str:
+def slide_text(store, doc_id: str, slide: int) -> str:
     """A slide's full text: its chunks' texts in order."""
-    return "\n".join(c.text for c in chunks if c.doc_id == doc_id and c.slide == slide)
+    try:
+        chunks = store.doc_chunks(doc_id)
+    except KeyError:  # the document left the index since the answer was given
+        return ""
+    return "\n".join(c.text for c in chunks if c.slide == slide)
 
 
 def slide_html(passage: dict, text: str, pieces: list[str]) -> str:

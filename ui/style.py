@@ -77,7 +77,11 @@ footer { opacity: .6; }
 .qa-page { font-weight: 700; color: #1d4ed8; white-space: nowrap; }
 .qa-doc { font-size: 0.8em; color: #334155; background: #e2e8f0; border-radius: 4px; padding: 1px 6px; }
 .qa-title { font-weight: 600; color: #0f172a; }
-.qa-score { margin-left: auto; font-size: 11.5px; color: #94a3b8; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.qa-confidence { font-size: 12px; color: #475569; margin-bottom: 4px; }
+.qa-low .qa-confidence { color: #b91c1c; font-weight: 700; }
+.qa-short-answer { font-size: 18px; font-weight: 700; color: #0f172a; margin: 2px 0 6px; }
+.qa-short { background: #fde68a; font-weight: 700; }
+.qa-quote-label { display: block; font-size: 11.5px; color: #64748b; }
 .qa-src-text { font-size: 13.5px; color: #334155; max-height: 11em; overflow-y: auto; }
 .qa-msg mark, .qa-slide mark { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; }
 
