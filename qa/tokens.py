@@ -2,6 +2,13 @@
 
 Two jobs: exact token spans for the chunker (surfaces plus white space rebuild the
 input, so spans never drift), and normalised terms for BM25 and answer matching.
+
+MeCab is only ever handed a bounded window of text: a line of a few hundred KB with
+no break in it (a base64 image, say) crashes it (segfault), and a long run of one
+character class (digits, emoji, one repeated kana) costs time growing with the
+square of the run. Long texts are cut into windows of at most `MAX_WINDOW`
+characters, after white space or punctuation when there is some, and tokenized
+window by window; spans are shifted back, so they still index the whole text.
 """
 
 from __future__ import annotations
@@ -16,6 +23,11 @@ _FUNCTION_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記
 # "A I", "G 7", "E U": the deck spaces out short Latin tokens; join them for matching.
 _SPACED_LEFT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]) (?=[A-Za-z0-9])")
 _SPACED_RIGHT = re.compile(r"(?<=[A-Za-z0-9]) (?=[A-Za-z0-9](?![A-Za-z0-9]))")
+
+
+MAX_WINDOW = 2048  # characters per MeCab call
+# A window ends after one of these when one lies in its second half.
+_BREAK = re.compile(r"[\s。．！？!?、，,.;；:：)）」』】〕］\]]")
 
 
 class Token(NamedTuple):
@@ -40,21 +52,53 @@ def _tagger():
     return tagger
 
 
+def windows(text: str, size: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) spans that cover `text` in order, each at most `size`
+    (`MAX_WINDOW`) characters. A window ends after the last white space or
+    punctuation in its second half; with none there it is cut at `size`, but never
+    just before a combining mark or a zero-width joiner."""
+    size = size or MAX_WINDOW
+    n = len(text)
+    spans, start = [], 0
+    while n - start > size:
+        end = start + size
+        cut = None
+        for match in _BREAK.finditer(text, start + size // 2, end):
+            cut = match.end()
+        if cut is None:
+            cut = end
+            while cut > start + 1 and _joins_left(text[cut]):
+                cut -= 1
+        spans.append((start, cut))
+        start = cut
+    spans.append((start, n))
+    return spans
+
+
+def _joins_left(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Mn", "Mc", "Me") or ch == "\u200d"
+
+
 def tokenize(text: str) -> list[Token]:
     """Tokens of `text` with character spans into it."""
-    tokens, pos = [], 0
-    for word in _tagger()(text):
-        pos += len(word.white_space)
-        end = pos + len(word.surface)
-        feature = word.feature
-        lemma = getattr(feature, "lemma", None) or word.surface
-        tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma, feature.pos3 or ""))
-        pos = end
+    tagger, tokens = _tagger(), []
+    for start, stop in windows(text):
+        pos = start
+        for word in tagger(text[start:stop]):
+            pos += len(word.white_space)
+            end = pos + len(word.surface)
+            feature = word.feature
+            lemma = getattr(feature, "lemma", None) or word.surface
+            tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma, feature.pos3 or ""))
+            pos = end
     return tokens
 
 
 def count_tokens(text: str) -> int:
-    return len(_tagger()(text)) if text else 0
+    if not text:
+        return 0
+    tagger = _tagger()
+    return sum(len(tagger(text[a:b])) for a, b in windows(text))
 
 
 def normalize(text: str) -> str:
