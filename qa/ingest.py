@@ -1,54 +1,59 @@
-"""Bring files into `corpus/`: PDF, markdown and plain text.
+"""Bring files into `corpus/`: PDF, markdown and plain text (`qa add/docs/remove`).
 
-Every added document becomes a UTF-8 text file in `corpus/` that the corpus loader
-reads as it is, plus a JSON metadata record beside it, so citations (slide or page
+Every added document becomes a UTF-8 text file in `corpus/` (see `qa.extract` for
+what it holds) plus a JSON metadata record beside it, so citations (slide or page
 numbers, character offsets) refer to that text file.
 
-- PDF: one page is one slide. The text file holds, for page n, a line
-  `# <title> p.<n>` and then the page's text as pypdf extracts it (line endings
-  normalised, nothing else changed except that a text line starting with `#` gets a
-  leading space so it cannot open a slide). A page without extractable text keeps
-  its heading and a placeholder line, and is reported in `empty_pages`.
-- Markdown and plain text: decoded (UTF-8 with or without BOM, else CP932 /
-  Shift_JIS) and written as UTF-8 with `\\n` line endings; `# ` headings split slides.
+Inputs. Only regular files are read, opened without following a symbolic link and
+checked again once open. A folder is searched recursively for .pdf .md .markdown
+.txt files; hidden names are passed over, and symbolic links (to files or folders,
+inside the folder or out of it) and special files (FIFOs, sockets, devices) are
+skipped with a note each. A symbolic link or special file named on the command line
+is refused. File names need not be valid UTF-8: they are shown with the odd bytes
+escaped (`bad\\xff.md`).
 
-A document's identity is its source file name: adding a file whose bytes are
-unchanged does nothing, a changed file replaces the old version under the same
-doc_id (so the chunks of unchanged pages keep their ids and embeddings). A bad file
-is reported with status "error" and never stops the others; each document is
-written to temporary files in `corpus/` and moved into place (text, then JSON).
-The index is not touched here: run `qa index` afterwards.
+Identity. A document is its source path: adding the same path again does nothing
+when the bytes are unchanged and replaces that document when they changed (its
+doc_id stays, so chunks of unchanged pages keep their embeddings). A file from
+another path is a new document, even with the same name, unless `replace=True`
+(`qa add --replace`), which replaces the one document added from a file of that
+name. A new doc_id is `<slug of name>_<hash of name>`, or, when that is taken,
+`<slug>_<hash of path>`.
+
+One bad file never stops the others: each is reported with status "error" (and an
+exit code: 2 for a file that cannot be used, 1 for a failure to write the corpus),
+and each document is written to temporary files in `corpus/` and moved into place
+(text, then JSON). The index is not touched here: run `qa index` afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import errno
 import fcntl
 import hashlib
-import io
 import json
 import os
 import re
+import stat
+import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .corpus import TEXT_SUFFIXES, clean_inline, split_slides
+from .corpus import TEXT_SUFFIXES, split_slides
 from .errors import InputError
+from .extract import EMPTY_PAGE, LEFT_OUT, Extracted, Refused, page_list, pdf_document, text_document  # noqa: F401
 
 MAX_BYTES = 50 * 1024 * 1024
 PDF_SUFFIXES = (".pdf",)
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 PLAIN_SUFFIXES = (".txt",)
 SUPPORTED = PDF_SUFFIXES + MARKDOWN_SUFFIXES + PLAIN_SUFFIXES
-EMPTY_PAGE = "（このページには抽出できるテキストがありません）"
-
-_JUNK_TITLES = {"untitled", "unknown", "anonymous", "none", "title", "no title", "無題"}
-_FILE_NAME = re.compile(r"\.(pdf|docx?|pptx?|xlsx?|txt|md|rtf|odt|key|pages)$", re.I)
-_APP_PREFIX = re.compile(r"^(microsoft\s+\w+|powerpoint|word)\s+-\s+", re.I)
-_PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})(\d{2})")
+_SUPPORTED_TEXT = ".pdf, .md, .markdown or .txt"
 
 
 @dataclass(frozen=True)
@@ -57,18 +62,16 @@ class AddResult:
 
     path: Path
     doc_id: str | None
-    status: str  # added | updated | unchanged | error
+    status: str  # added | updated | unchanged | skipped | error
     message: str
     pages: int = 0
     empty_pages: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()  # what was dropped or cut while adding
+    exit_code: int = 0  # of an error: 2 the file cannot be used, 1 the corpus cannot be written
 
     def to_dict(self) -> dict:
-        return {"path": str(self.path), "doc_id": self.doc_id, "status": self.status,
-                "message": self.message, "pages": self.pages, "empty_pages": list(self.empty_pages)}
-
-
-class _Refused(Exception):
-    """A file that cannot be added; the message says why and what to do."""
+        return {"path": shown(self.path), "doc_id": self.doc_id, "status": self.status, "message": self.message,
+                "pages": self.pages, "empty_pages": list(self.empty_pages), "notes": list(self.notes)}
 
 
 @dataclass
@@ -83,35 +86,48 @@ class _Record:
 # --- public verbs ---------------------------------------------------------------
 
 
-def add(config: Config, paths, max_bytes: int = MAX_BYTES) -> list[AddResult]:
+def add(config: Config, paths, max_bytes: int = MAX_BYTES, replace: bool = False) -> list[AddResult]:
     """Add files and folders (searched recursively for .pdf .md .markdown .txt) to
     the corpus; one result per file, in input order. Run `qa index` afterwards."""
-    if isinstance(paths, (str, os.PathLike)):
+    if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
     corpus = config.corpus_dir
     corpus.mkdir(parents=True, exist_ok=True)
-    files = _expand(paths, corpus)
+    inputs = _expand(paths, corpus)
     results: list[AddResult] = []
     with _corpus_lock(corpus):
         records = _records(corpus)
-        ids = _assign_ids([f for f, err in files if err is None], records)
-        for path, error in files:
-            if error is not None:
-                results.append(AddResult(path, None, "error", error))
+        ids = _assign_ids([p for p, problem in inputs if problem is None], records, replace)
+        for path, problem in inputs:
+            if problem is not None:
+                results.append(problem)
                 continue
-            doc_id = ids[path]
-            try:
-                results.append(_add_one(corpus, path, doc_id, records, max_bytes))
+            doc_id, note = ids[path]
+            if note and doc_id is None:
+                results.append(AddResult(path, None, "error", note, exit_code=2))
                 continue
-            except _Refused as exc:
-                message = str(exc)
-            except OSError as exc:
-                message = f"cannot read or write {path.name}: {exc}"
-            if doc_id in records:  # a changed file that is now bad leaves the old version be
-                results.append(AddResult(path, doc_id, "error", message + "; the version added before stays in the corpus"))
-            else:
-                results.append(AddResult(path, None, "error", message))
+            results.append(_add_guarded(corpus, path, doc_id, note, records, max_bytes))
     return results
+
+
+def report(results: list[AddResult], out=None, err=None) -> int:
+    """Print results the way `qa add` does and return its exit status: one line per
+    document on standard output; one `qa: error:` or `qa: note:` line per problem
+    on standard error; 2 when a file could not be used, 1 when writing failed."""
+    out, err = out or sys.stdout, err or sys.stderr
+    for r in results:
+        if r.status == "error":
+            print(f"qa: error: {_printable(r.message)}", file=err)
+        elif r.status == "skipped":
+            print(f"qa: note: {_printable(r.message)}", file=err)
+        else:
+            print(f"{r.status:9} {shown(r.path)} [{r.doc_id}]: {_printable(r.message)}", file=out)
+            if r.notes:
+                print(f"qa: note: {shown(r.path)}: {_printable('; '.join(r.notes))}", file=err)
+    if any(r.status in ("added", "updated") for r in results):
+        print("run `qa index` to bring the index up to date", file=out)
+    codes = {r.exit_code or 1 for r in results if r.status == "error"}
+    return 0 if not codes else 1 if 1 in codes else 2
 
 
 def list_docs(config: Config) -> list[dict]:
@@ -162,50 +178,170 @@ def remove(config: Config, doc_id: str) -> Path:
     return rec.text_path
 
 
-# --- inputs and identities ------------------------------------------------------
+# --- names that may not be UTF-8 ------------------------------------------------
 
 
-def _expand(paths, corpus: Path) -> list[tuple[Path, str | None]]:
-    """Input files as (absolute path, error or None), folders expanded, duplicates dropped."""
-    files: list[tuple[Path, str | None]] = []
+def as_text(path: str | os.PathLike) -> str:
+    """A file name or path as printable text: bytes that are not UTF-8 become `\\xff`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def shown(path: Path) -> str:
+    """`path` for messages: relative to the working folder when below it, printable."""
+    with contextlib.suppress(ValueError, OSError):
+        rel = path.relative_to(Path.cwd())
+        if rel.parts:
+            return as_text(rel)
+    return as_text(path)
+
+
+def _printable(message: str) -> str:
+    return " ".join(message.encode("utf-8", "backslashreplace").decode("utf-8").split())
+
+
+# --- inputs ---------------------------------------------------------------------
+
+
+def _expand(paths, corpus: Path) -> list[tuple[Path, AddResult | None]]:
+    """Input files as (absolute path, None) or (path, its error or skip result),
+    folders expanded, duplicates dropped."""
+    found: list[tuple[Path, AddResult | None]] = []
     seen: set[Path] = set()
     corpus_abs = corpus.resolve()
 
-    def take(path: Path, error: str | None = None):
-        if path not in seen:
-            seen.add(path)
-            files.append((path, error))
+    def take(path: Path, status: str | None = None, message: str = ""):
+        if path in seen:
+            return
+        seen.add(path)
+        if status is None:
+            inside = _inside(path, corpus_abs)
+            status, message = ("error", inside) if inside else (None, "")
+        found.append((path, None if status is None else AddResult(path, None, status, message,
+                                                                  exit_code=2 if status == "error" else 0)))
 
     for given in paths:
-        path = Path(os.path.abspath(given))
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not found:
-                take(path, f"no .pdf, .md, .markdown or .txt files in folder {path}")
-            for p in found:
-                take(p, _inside(p, corpus_abs))
-        elif not path.exists():
-            take(path, f"{path} does not exist; check the path")
+        path = Path(os.path.abspath(os.fsdecode(given)))  # not resolved: a link stays a link
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            take(path, "error", f"{shown(path)} does not exist; check the path")
+            continue
+        except OSError as exc:
+            take(path, "error", f"cannot look at {shown(path)}: {exc.strerror}")
+            continue
+        if stat.S_ISLNK(mode):
+            take(path, "error", f"{shown(path)} is a symbolic link{_target(path)}; qa add does not follow links, "
+                                "give the path of the file itself if you mean it")
+        elif stat.S_ISDIR(mode):
+            before = len(found)
+            _walk(path, take)
+            if len(found) == before:
+                take(path, "error", f"no {_SUPPORTED_TEXT} files in folder {shown(path)}")
+        elif not stat.S_ISREG(mode):
+            take(path, "error", f"{shown(path)} is not a regular file ({_kind(mode)}); add regular files only")
         elif path.suffix.lower() not in SUPPORTED:
-            take(path, f"{path.name}: unsupported file type {path.suffix or '(none)'!r}; "
-                       "add .pdf, .md, .markdown or .txt files (convert other formats to PDF or text first)")
+            take(path, "error", f"{shown(path)}: unsupported file type {as_text(path.suffix) or '(none)'!r}; add "
+                                f"{_SUPPORTED_TEXT} files (convert other formats to PDF or text first)")
         else:
-            take(path, _inside(path, corpus_abs))
-    return files
+            take(path)
+    return found
+
+
+def _walk(folder: Path, take) -> None:
+    """Supported files below `folder`, depth first in name order; links and special
+    files are skipped with a note, hidden names silently."""
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = sorted(it, key=lambda e: os.fsencode(e.name))
+        except OSError as exc:
+            take(current, "error", f"cannot list folder {shown(current)}: {exc.strerror}")
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            supported = path.suffix.lower() in SUPPORTED
+            try:
+                if entry.is_symlink():
+                    if supported or entry.is_dir():
+                        take(path, "skipped", f"skipped {shown(path)}: a symbolic link{_target(path)}; "
+                                              "qa add does not follow links in folders")
+                elif entry.is_dir(follow_symlinks=False):
+                    subfolders.append(path)
+                elif supported and not entry.is_file(follow_symlinks=False):
+                    mode = entry.stat(follow_symlinks=False).st_mode
+                    take(path, "skipped", f"skipped {shown(path)}: not a regular file ({_kind(mode)})")
+                elif supported:
+                    take(path)
+            except OSError as exc:
+                take(path, "error", f"cannot look at {shown(path)}: {exc.strerror}")
+        stack.extend(reversed(subfolders))
+
+
+def _target(link: Path) -> str:
+    with contextlib.suppress(OSError):
+        return f" (to {as_text(os.readlink(link))})"
+    return ""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _inside(path: Path, corpus_abs: Path) -> str | None:
     if path.resolve().is_relative_to(corpus_abs):
-        return f"{path.name} is already in the corpus folder; add files from elsewhere"
+        return f"{shown(path)} is already in the corpus folder; add files from elsewhere"
     return None
 
 
+def _read_regular(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file, read without following a link at its last step
+    and without blocking on a FIFO; refused when over `max_bytes` or empty."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Refused(f"{shown(path)} is a symbolic link; qa add does not follow links") from None
+        raise Refused(f"cannot read {shown(path)}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused(f"{shown(path)} is not a regular file ({_kind(info.st_mode)}); add regular files only")
+        _check_size(path, info.st_size, max_bytes)
+        chunks, total = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            _check_size(path, total, max_bytes)
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise Refused(f"cannot read {shown(path)}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise Refused(f"{shown(path)} is {size / 2**20:,.0f} MB, over the {max_bytes / 2**20:,.0f} MB limit; "
+                      "split it into smaller files or raise the limit")
+    if size == 0:
+        raise Refused(f"{shown(path)} is empty; nothing to add")
+
+
+# --- identities -----------------------------------------------------------------
+
+
 def _slug(stem: str) -> str:
-    ascii_ = unicodedata.normalize("NFKC", stem).lower()
+    ascii_ = unicodedata.normalize("NFKC", as_text(stem)).lower()
     slug = re.sub(r"[^a-z0-9]+", "_", ascii_).strip("_")[:40].strip("_")
     return slug or "doc"
 
@@ -214,29 +350,52 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
-def _assign_ids(paths: list[Path], records: dict[str, _Record]) -> dict[Path, str]:
-    """doc_id per input file. A file added before from the same path keeps its id;
-    otherwise the id is `<slug of stem>_<hash of file name>`, so the same file name
-    added again replaces the old version. When several files of one call share a
-    name (or the id belongs to another document), all but the first (in path order)
-    get `<slug>_<hash of absolute path>` instead."""
+def _source_file(path: Path) -> str:
+    return unicodedata.normalize("NFC", as_text(path.name))
+
+
+def _assign_ids(paths: list[Path], records: dict[str, _Record], replace: bool) -> dict[Path, tuple[str | None, str | None]]:
+    """(doc_id, note) per input file; a note without a doc_id is an error.
+
+    A file added before from the same path keeps its id. With `replace`, a file
+    takes the id of the one document added from a file of the same name. Otherwise
+    it is a new document: `<slug>_<hash of name>`, or `<slug>_<hash of path>` when
+    that is taken (by another document, or by an earlier file of this call in path
+    order), with a note naming the same-named document it did not replace."""
     by_path = {r.meta.get("source_path"): r.doc_id for r in records.values() if r.meta.get("source_path")}
-    ids: dict[Path, str] = {}
+    ids: dict[Path, tuple[str | None, str | None]] = {}
     claimed: set[str] = set()
     for path in paths:
-        if str(path) in by_path:
-            ids[path] = by_path[str(path)]
-            claimed.add(ids[path])
-    for path in sorted(p for p in paths if p not in ids):
-        name = unicodedata.normalize("NFC", path.name)
-        base = f"{_slug(path.stem)}_{_short_hash(name)}"
-        owner = records.get(base)
-        if base not in claimed and (owner is None or owner.meta.get("source_file") == name):
-            ids[path] = base
+        if as_text(path) in by_path:
+            ids[path] = (by_path[as_text(path)], None)
+            claimed.add(by_path[as_text(path)])
+    for path in sorted((p for p in paths if p not in ids), key=os.fsencode):
+        name = _source_file(path)
+        namesakes = sorted(r.doc_id for r in records.values()
+                           if r.meta.get("source_file") == name and r.doc_id not in claimed)
+        note = None
+        if replace and len(namesakes) == 1:
+            doc_id = namesakes[0]
+        elif replace and namesakes:
+            ids[path] = (None, f"{shown(path)}: several documents came from files named {name} "
+                               f"({', '.join(namesakes)}); `qa remove` the ones to go, then add it again")
+            continue
         else:
-            ids[path] = f"{_slug(path.stem)}_{_short_hash(str(path))}"
-        claimed.add(ids[path])
+            doc_id = _new_id(path, records, claimed)
+            if namesakes:
+                source = records[namesakes[0]].meta.get("source_path") or name
+                note = (f"{namesakes[0]} (from {source}) has the same file name and stays; this file is "
+                        "a new document (qa add --replace replaces that one instead)")
+        ids[path] = (doc_id, note)
+        claimed.add(doc_id)
     return ids
+
+
+def _new_id(path: Path, records: dict[str, _Record], claimed: set[str]) -> str:
+    slug = _slug(path.stem)
+    candidates = [f"{slug}_{_short_hash(_source_file(path))}", f"{slug}_{_short_hash(as_text(path))}"]
+    candidates += [f"{candidates[1]}_{n}" for n in range(2, 1000)]
+    return next(c for c in candidates if c not in records and c not in claimed)
 
 
 def _records(corpus: Path) -> dict[str, _Record]:
@@ -259,53 +418,73 @@ def _records(corpus: Path) -> dict[str, _Record]:
 # --- one file -------------------------------------------------------------------
 
 
+def _add_guarded(corpus: Path, path: Path, doc_id: str, note: str | None, records, max_bytes: int) -> AddResult:
+    """`_add_one`, with every failure turned into an error result."""
+    try:
+        result = _add_one(corpus, path, doc_id, records, max_bytes)
+        if note and result.status == "added":
+            result = dataclasses.replace(result, notes=(note, *result.notes))
+        return result
+    except Refused as exc:
+        message, code = str(exc), 2
+    except OSError as exc:
+        message, code = f"{shown(path)}: cannot write it into {shown(corpus)}: {exc.strerror or exc}", 1
+    except Exception as exc:  # a bug must not stop the other files
+        message, code = f"{shown(path)}: unexpected {type(exc).__name__} ({exc}); the file was left out", 1
+    if doc_id in records:  # a changed file that is now bad leaves the old version be
+        return AddResult(path, doc_id, "error", message + "; the version added before stays in the corpus",
+                         exit_code=code)
+    return AddResult(path, None, "error", message, exit_code=code)
+
+
 def _add_one(corpus: Path, path: Path, doc_id: str, records: dict[str, _Record], max_bytes: int) -> AddResult:
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise _Refused(f"{path.name} is {size / 2**20:,.0f} MB, over the {max_bytes / 2**20:,.0f} MB limit; "
-                       "split it into smaller files or raise the limit")
-    if size == 0:
-        raise _Refused(f"{path.name} is empty; nothing to add")
-    data = path.read_bytes()
+    name = as_text(path.name)
+    data = _read_regular(path, max_bytes)
     sha = hashlib.sha256(data).hexdigest()
     old = records.get(doc_id)
-    if old is not None and old.meta.get("sha256") == sha and old.text_path.is_file():
+    same_source = old is not None and old.meta.get("source_path") in (None, as_text(path))
+    if same_source and old.meta.get("sha256") == sha and old.text_path.is_file():
         pages = old.meta.get("pages") or 0
         empty = tuple(old.meta.get("empty_pages") or ())
-        return AddResult(path, doc_id, "unchanged", f"{path.name} is already in the corpus unchanged", pages, empty)
+        return AddResult(path, doc_id, "unchanged", f"{name} is already in the corpus unchanged", pages, empty)
 
     suffix = path.suffix.lower()
     if suffix in PDF_SUFFIXES:
-        text, title, date, pages, empty = _pdf(data, path)
-        fmt, encoding, out_suffix = "pdf", None, ".txt"
+        doc: Extracted = pdf_document(data, shown(path), as_text(path.stem))
+        fmt, out_suffix = "pdf", ".txt"
     else:
-        encoding, text = _decode(data, path.name)
-        pages, empty, date = len(split_slides(text)), [], None
-        title = _text_title(text, path.stem)
+        doc = text_document(data, shown(path), as_text(path.stem))
         fmt, out_suffix = ("markdown", ".md") if suffix in MARKDOWN_SUFFIXES else ("text", ".txt")
+    del data
 
     target = corpus / f"{doc_id}{out_suffix}"
     meta = {
         "doc_id": doc_id,
-        "title": title,
-        "source_file": unicodedata.normalize("NFC", path.name),
-        "source_path": str(path),
+        "title": doc.title,
+        "source_file": _source_file(path),
+        "source_path": as_text(path),
         "format": fmt,
-        "encoding": encoding,
-        "pages": pages,
+        "encoding": doc.encoding,
+        "pages": doc.pages,
         "sha256": sha,
         "added_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "date": date,
-        "empty_pages": empty,
+        "date": doc.date,
+        "empty_pages": doc.empty,
     }
-    _write(target, text, meta)
+    if doc.notes:
+        meta["notes"] = doc.notes
+    _write(target, doc.text, meta)
     if old is not None and old.text_path != target:  # e.g. the old version was written as .md
         with contextlib.suppress(FileNotFoundError):
             old.text_path.unlink()
     records[doc_id] = _Record(doc_id, target, meta)
     status = "updated" if old is not None else "added"
-    note = f"; pages without text: {', '.join(map(str, empty))}" if empty else ""
-    return AddResult(path, doc_id, status, f"{path.name}: {status}, {pages} page(s){note}", pages, tuple(empty))
+    empty_note = f"; without text: {page_list(doc.empty)}" if doc.empty else ""
+    replaced = ""
+    if old is not None and old.meta.get("source_path") not in (None, as_text(path)):
+        replaced = f"; replaces the version from {old.meta['source_path']}"
+    return AddResult(path, doc_id, status, f"{name}: {status}, {doc.pages} page(s){empty_note}{replaced}",
+                     doc.pages, tuple(doc.empty), tuple(doc.notes))
 
 
 def _write(target: Path, text: str, meta: dict) -> None:
@@ -326,124 +505,6 @@ def _write(target: Path, text: str, meta: dict) -> None:
         for tmp in (tmp_text, tmp_meta):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-
-
-def _normalise_lines(text: str) -> str:
-    """Every line break the loader recognises (CRLF, CR, form feed, U+2028 ...) as `\\n`."""
-    lines = text.splitlines()
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """(encoding, text) of a text file: UTF-8 (BOM or not), else CP932, else refused."""
-    if b"\x00" in data:
-        raise _Refused(f"{name} holds NUL bytes, so it is not a text file; add text, markdown or PDF files only")
-    if data.startswith(b"\xef\xbb\xbf"):
-        encoding, body = "utf-8-sig", data[3:]
-    else:
-        encoding, body = "utf-8", data
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        if encoding == "utf-8-sig":
-            raise _Refused(f"{name} starts with a UTF-8 mark but is not valid UTF-8; re-save it as UTF-8") from None
-        try:
-            encoding, text = "cp932", data.decode("cp932")
-        except UnicodeDecodeError:
-            raise _Refused(f"{name} is neither UTF-8 nor Shift_JIS (CP932) text; re-save it as UTF-8") from None
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
-    if controls > max(2, len(text) // 100):
-        raise _Refused(f"{name} looks binary ({controls} control characters); add text, markdown or PDF files only")
-    text = _normalise_lines(text)
-    if not text.strip():
-        raise _Refused(f"{name} has no text in it (only blank lines); nothing to add")
-    return encoding, text
-
-
-def _text_title(text: str, stem: str) -> str:
-    lines = [ln for ln in text.split("\n") if ln.strip()]
-    heading = next((clean_inline(ln[2:]) for ln in lines if ln.startswith("# ")), "")
-    return _shorten(heading or (clean_inline(lines[0].lstrip("#")) if lines else "") or stem)
-
-
-def _shorten(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- PDF ------------------------------------------------------------------------
-
-
-def _pdf(data: bytes, path: Path) -> tuple[str, str, str | None, int, list[int]]:
-    """(text file contents, title, date, page count, pages without text) of a PDF."""
-    from pypdf import PdfReader
-
-    name = path.name
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                opened = reader.decrypt("")
-            except Exception as exc:  # e.g. AES needs the `cryptography` package
-                raise _Refused(f"{name} is encrypted and cannot be opened ({exc}); decrypt it first "
-                               "(e.g. `qpdf --decrypt in.pdf out.pdf`) and add the decrypted file") from None
-            if not opened:
-                raise _Refused(f"{name} is encrypted with a password; decrypt it first "
-                               "(e.g. `qpdf --password=... --decrypt in.pdf out.pdf`) and add the decrypted file")
-        pages = list(reader.pages)
-    except _Refused:
-        raise
-    except Exception as exc:  # pypdf raises many kinds on damaged files
-        raise _Refused(f"{name} cannot be read as a PDF ({type(exc).__name__}: {exc}); "
-                       "the file may be damaged; re-export or re-download it") from None
-    if not pages:
-        raise _Refused(f"{name} has no pages; nothing to add")
-    texts = []
-    for page in pages:
-        try:
-            texts.append(_normalise_lines(page.extract_text() or "").strip("\n"))
-        except Exception:  # one unreadable page is reported like an empty one
-            texts.append("")
-    info = _pdf_info(reader)
-    title = _pdf_title(info.get("/Title"), texts, path.stem)
-    empty = [n for n, t in enumerate(texts, start=1) if not t.strip()]
-    parts = []
-    for n, body in enumerate(texts, start=1):
-        body = EMPTY_PAGE if n in empty else "\n".join(" " + ln if ln.startswith("#") else ln for ln in body.split("\n"))
-        parts.append(f"# {title} p.{n}\n{body}\n")
-    return "\n".join(parts), title, _pdf_date(info.get("/CreationDate")), len(pages), empty
-
-
-def _pdf_info(reader) -> dict:
-    try:
-        info = reader.metadata or {}
-        return {k: str(info[k]) for k in ("/Title", "/CreationDate") if info.get(k) is not None}
-    except Exception:  # a damaged info dictionary only costs the title and date
-        return {}
-
-
-def _pdf_title(meta_title: str | None, texts: list[str], stem: str) -> str:
-    title = " ".join((meta_title or "").split())
-    title = _APP_PREFIX.sub("", title)
-    sensible = (
-        title and title.lower() not in _JUNK_TITLES and not _FILE_NAME.search(title)
-        and any(unicodedata.category(ch)[0] in "LN" for ch in title)
-        and not any(unicodedata.category(ch) in ("Cc", "Co", "Cs") or ch == "\ufffd" for ch in title)
-    )
-    if sensible:
-        return _shorten(title)
-    first = next((ln.strip() for ln in texts[0].split("\n") if ln.strip()), "") if texts else ""
-    return _shorten(first.lstrip("#").strip() or stem)
-
-
-def _pdf_date(raw: str | None) -> str | None:
-    match = _PDF_DATE.match((raw or "").strip())
-    if not match:
-        return None
-    try:
-        return dt.date(*map(int, match.groups())).isoformat()
-    except ValueError:
-        return None
 
 
 # --- index view and locking -----------------------------------------------------
