@@ -135,9 +135,9 @@ def test_add_docs_remove_commands(tmp_path, capsys):
     memo = tmp_path / "memo.md"
     memo.write_text("# 会議\n開催地は札幌。\n", encoding="utf-8")
     root = ["--root", str(tmp_path)]
-    assert main(root + ["add", str(memo), str(tmp_path / "missing.pdf")]) == 1  # one bad path
-    out = capsys.readouterr().out
-    assert "added" in out and "does not exist" in out and "qa index" in out
+    assert main(root + ["add", str(memo), str(tmp_path / "missing.pdf")]) == 2  # one bad path
+    out, err = capsys.readouterr()
+    assert "added" in out and "qa index" in out and "qa: error:" in err and "does not exist" in err
     assert main(root + ["docs", "--json"]) == 0
     [doc] = json.loads(capsys.readouterr().out)
     assert doc["title"] == "会議" and doc["index_state"] == "missing"
