@@ -82,7 +82,7 @@ def print_table(results: dict) -> None:
 
 
 def _failures(results: dict) -> list[dict]:
-    system = "full" if "full" in results["systems"] else next(iter(results["systems"]))
+    system = next((s for s in ("reader", "full") if s in results["systems"]), next(iter(results["systems"])))
     out = []
     for r in results["systems"][system]["rows"]:
         failed = (r["answerable"] and not r["correct"]) or (not r["answerable"] and not r["abstained"])

@@ -2,8 +2,10 @@
 
 Systems: `bm25`, `dense` and `hybrid` answer with that retriever; `full` is the
 hybrid retriever with answer-aware ranking (the passages holding the chosen answer
-first). All four use the same extractor and abstention rule, so their numbers are
-side by side on equal terms."""
+first). These four use the same hand-calibrated extractor and abstention rule, so
+their numbers are side by side on equal terms. `reader` is `full`'s retrieval with
+the learned reader choosing the answer, its span and whether to abstain (present
+when the reader is loaded)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from .gold import Item, load_gold
 
 log = logging.getLogger(__name__)
 
-SYSTEMS = ("bm25", "dense", "hybrid", "full")
+SYSTEMS = ("bm25", "dense", "hybrid", "full", "reader")
 DEPTH = 10
 
 
@@ -44,16 +46,17 @@ def run_suite(pipeline, items: list[Item], systems=SYSTEMS, progress: bool = Fal
     out = {"systems": {}, "items": len(items), "kinds": sorted({it.kind for it in items})}
     runs = {}
     bar = _progress(len(items) * len(systems), progress)
+    systems = [s for s in systems if s != "reader" or answerer.reader is not None]
     for system in systems:
-        mode = "hybrid" if system == "full" else system
+        mode = "hybrid" if system in ("full", "reader") else system
         rows, run, slide_run = [], {}, {}
         for it in items:
             started = time.perf_counter()
-            trace = answerer.trace(it.question, mode)
+            trace = answerer.trace(it.question, mode, use_reader=system == "reader")
             answer, signals = trace.answer, trace.signals
             latency = time.perf_counter() - started
             order = [h.chunk_id for h in retriever.hits(it.question, DEPTH, mode)]
-            if system == "full":  # passages reordered by how well they answer
+            if system in ("full", "reader"):  # passages reordered by how well they answer
                 order = trace.ranking + [i for i in order if i not in trace.ranking]
             ranked = order[:DEPTH]
             run[it.id] = {i: float(DEPTH - r) for r, i in enumerate(ranked)}
@@ -157,6 +160,9 @@ def run_cli(args, config: Config) -> int:
 
     from .report import print_table, write_outputs
 
+    if args.rc:
+        return _reading_comprehension(args.rc)
+
     docs = load_corpus(config.corpus_dir, config.root)
     gold = Path(args.gold) if args.gold else config.root / "eval" / "gold.jsonl"
     items = load_gold(gold, docs)
@@ -178,4 +184,21 @@ def run_cli(args, config: Config) -> int:
     print_table(results)
     for p in paths:
         print(f"wrote {p}")
+    return 0
+
+
+BERT_JAQUAD_DEV = {"em": 0.6101, "f1": 0.7735}  # published baseline (JaQuAD README), BERT-Japanese
+
+
+def _reading_comprehension(data_dir: str) -> int:
+    """EM/F1 of the reader on JaQuAD dev with the gold paragraph given."""
+    from qa.errors import InputError
+    from qa.reader import Reader, eval_rc
+
+    if not list(Path(data_dir).glob("*.json")):
+        raise InputError(f"no JaQuAD files (*.json) in {data_dir}; pass the data/dev folder of the JaQuAD repository")
+    got = eval_rc(data_dir, Reader.load())
+    print("| model | questions | EM | F1 |\n|---|---|---|---|")
+    print(f"| this reader (e5-small, top 4 layers tuned) | {got['n']} | {got['em']:.3f} | {got['f1']:.3f} |")
+    print(f"| BERT-Japanese baseline (published) | 3939 | {BERT_JAQUAD_DEV['em']:.3f} | {BERT_JAQUAD_DEV['f1']:.3f} |")
     return 0

@@ -42,7 +42,8 @@ class _CachedQueries:
 def _score(pipeline, items, config: Config) -> dict:
     from qa.pipeline import Pipeline
 
-    s = run_suite(Pipeline(config, pipeline.embedder, pipeline.store), items, systems=("full",))["systems"]["full"]
+    tuned = Pipeline(config, pipeline.embedder, pipeline.store, reader=None)
+    s = run_suite(tuned, items, systems=("full",))["systems"]["full"]
     return {"r1": s["passage"]["hit_rate@1"], "r5": s["passage"]["hit_rate@5"], "mrr": s["passage"]["mrr@10"],
             "acc": s["answer_accuracy"], "rows": s["rows"]}
 
@@ -90,7 +91,7 @@ def main() -> None:
     from qa.pipeline import Pipeline
 
     loaded = Pipeline.load(base)
-    pipeline = Pipeline(base, _CachedQueries(loaded.embedder), loaded.store)
+    pipeline = Pipeline(base, _CachedQueries(loaded.embedder), loaded.store, reader=None)
     off = dict(abstain_coverage=NEVER, abstain_cosine=NEVER, abstain_cosine_en=NEVER,
                abstain_unknown=2.0, abstain_kind_missing=False)
     if args.abstention_only:

@@ -121,6 +121,7 @@ class Trace:
     signals: Signals
     ranking: list[str]  # chunk ids, best answering passage first
     candidates: list[Candidate]
+    reads: tuple = ()  # what the reader made of the candidates, most probable first
 
 
 def choose(candidates: list[Candidate], max_pieces: int, margin: float) -> list[Candidate]:
@@ -176,17 +177,43 @@ def row_label(text: str) -> str:
     return head if sep and len(head) <= 30 else ""
 
 
+@dataclass(frozen=True)
+class Read:
+    """A candidate as the reader saw it."""
+
+    cand: Candidate
+    logit: float
+    probability: float  # calibrated: that this piece answers the question
+    span: tuple[int, int] | None
+
+
+def calibrated(logit: float, cfg: AnswerSettings) -> float:
+    return float(1.0 / (1.0 + np.exp(-(cfg.reader_scale * logit + cfg.reader_shift))))
+
+
+def choose_read(reads: list[Read], cfg: AnswerSettings) -> list[Read]:
+    """The most probable answer, plus one from another slide only when it is about as
+    probable and states other figures for the same thing (the corpus disagrees)."""
+    best = reads[0]
+    for r in reads[1:]:
+        if (r.probability >= cfg.reader_second and r.cand.place != best.cand.place
+                and r.cand.text != best.cand.text and disagree(best.cand.text, r.cand.text)):
+            return [best, r]
+    return [best]
+
+
 class Answerer:
-    def __init__(self, retriever: Retriever, config: Config | None = None):
+    def __init__(self, retriever: Retriever, config: Config | None = None, reader=None):
         self.retriever = retriever
         self.config = config or retriever.config
         self.store = retriever.store
+        self.reader = reader  # qa.reader.Reader, or None for the hand-calibrated rule
 
     def ask(self, question: str, mode: str = "hybrid", docs=None) -> Answer:
         """An answer quoted from the corpus (or from the documents `docs`), or an abstention."""
         return self.trace(question, mode, docs).answer
 
-    def trace(self, question: str, mode: str = "hybrid", docs=None) -> Trace:
+    def trace(self, question: str, mode: str = "hybrid", docs=None, use_reader: bool = True) -> Trace:
         """The answer, the signals behind the abstention decision, and the passages
         ranked by how well their best piece answers (used by the eval suite)."""
         cfg = self.config.answer
@@ -201,6 +228,8 @@ class Answerer:
         for cand in candidates:
             best_of.setdefault(cand.hit, cand.score)
         ranking = [hits[i].chunk_id for i in sorted(range(len(hits)), key=lambda i: (-best_of.get(i, -9.0), i))]
+        if self.reader is not None and use_reader and candidates:
+            return self._read(question, query, hits, candidates, signals)
         abstained = not candidates or abstain(signals, cfg)
         confidence = heuristic_confidence(signals, cfg, abstained)
         if abstained:
@@ -210,6 +239,27 @@ class Answerer:
         citations, quotes = self.cite(hits, [(c.hit, c.chunk_id, c.piece, None) for c in chosen])
         answer = Answer(question, False, quotes, citations, confidence=confidence)
         return Trace(answer, signals, ranking, candidates)
+
+    def _read(self, question: str, query: str, hits: list[Hit], candidates: list[Candidate], signals) -> Trace:
+        """The reader's answer: the most probable piece with its short span, or an
+        abstention when even that is below the calibrated threshold."""
+        cfg = self.config.answer
+        pool = candidates[: cfg.reader_pieces]
+        contexts = [self.store.chunk(c.chunk_id).context for c in pool]
+        readings = self.reader.read(query, list(zip(contexts, [c.text for c in pool])))
+        reads = sorted((Read(c, r.score, calibrated(r.score, cfg), r.span) for c, r in zip(pool, readings)),
+                       key=lambda r: -r.logit)
+        best = reads[0]
+        ranking = list(dict.fromkeys([r.cand.chunk_id for r in reads] + [h.chunk_id for h in hits]))
+        if best.probability < cfg.reader_threshold:
+            related = tuple(self.retriever.passage(h, rank) for rank, h in enumerate(hits[: cfg.related], start=1))
+            answer = Answer(question, True, (), related, confidence=1.0 - best.probability)
+            return Trace(answer, signals, ranking, candidates, tuple(reads))
+        chosen = choose_read(reads, cfg)
+        citations, quotes = self.cite(hits, [(r.cand.hit, r.cand.chunk_id, r.cand.piece, r.span) for r in chosen])
+        short = best.cand.text[best.span[0]: best.span[1]] if best.span else None
+        answer = Answer(question, False, quotes, citations, short_answer=short, confidence=best.probability)
+        return Trace(answer, signals, ranking, candidates, tuple(reads))
 
     def cite(self, hits: list[Hit], picks) -> tuple[tuple[Passage, ...], tuple[Quote, ...]]:
         """Citations and quotes for picks of (hit position, chunk id, piece index, span)."""

@@ -75,9 +75,12 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="score the system on the gold set")
     s.add_argument("--split", default="test", choices=("dev", "test", "all"))
-    s.add_argument("--gold", help="gold file (default eval/gold.jsonl)")
+    s.add_argument("--gold", help="gold file, JSON Lines (default eval/gold.jsonl; format in eval/README.md); "
+                   "use the global --root to score another corpus")
     s.add_argument("--out", help="folder for results (default eval/results)")
-    s.add_argument("--systems", help="comma-separated systems (default bm25,dense,hybrid,full)")
+    s.add_argument("--systems", help="comma-separated systems (default bm25,dense,hybrid,full,reader)")
+    s.add_argument("--rc", metavar="DIR", help="reading comprehension: the reader's EM/F1 on JaQuAD files in DIR "
+                   "(the gold paragraph given), beside the published baseline")
     s.set_defaults(run=_eval)
 
     s = sub.add_parser("serve", help="start the chat page")

@@ -64,6 +64,13 @@ class AnswerSettings:
     abstain_cosine_en: float = 0.78  # English questions: abstain below this similarity,
     abstain_unknown_en: float = 0.95  # or when (nearly) no key term occurs in the corpus
     abstain_unknown_cosine_en: float = 0.83  # and similarity is below this
+    # The learned reader (qa/reader.py); its calibration is fitted on dev (python -m qa.eval.calibrate).
+    reader: str = "auto"  # auto: when the embedder is the default e5 model (layers shared); on; off
+    reader_pieces: int = 12  # candidate pieces the reader reads, best by the scores above
+    reader_scale: float = 1.0  # calibrated probability = sigmoid(scale * logit + shift)
+    reader_shift: float = 0.0
+    reader_threshold: float = 0.5  # abstain below this probability
+    reader_second: float = 0.9  # a second quote (another place) needs at least this probability
 
 
 @dataclass(frozen=True)

@@ -28,3 +28,7 @@ class ModelError(QAError):
 
 class CorpusError(QAError):
     """A corpus file is missing or cannot be read."""
+
+
+class ReaderError(QAError):
+    """The reader's weights are missing, damaged or made for another base model."""

@@ -36,11 +36,13 @@ class Parts:
 
 
 class Pipeline:
-    def __init__(self, config: Config | None = None, embedder=None, store=None):
-        """Wire the parts; `embedder` and `store` replace the defaults (a fake embedder
-        in tests, another store implementation). The index must exist: see `load`."""
+    def __init__(self, config: Config | None = None, embedder=None, store=None, reader="auto"):
+        """Wire the parts; `embedder`, `store` and `reader` replace the defaults (a fake
+        embedder in tests, another store implementation, None for no reader). The index
+        must exist: see `load`."""
         self.config = config or Config()
         self.embedder = embedder if embedder is not None else _load_embedder(self.config)
+        self.reader = load_reader(self.config, self.embedder) if reader == "auto" else reader
         self._fixed_store = store is not None
         self._lock = threading.Lock()
         self._loading = False
@@ -161,10 +163,31 @@ class Pipeline:
         from .retrieve import Retriever
 
         retriever = Retriever(store, self.embedder, self.config)
-        return Parts(build, store, Answerer(retriever, self.config))
+        return Parts(build, store, Answerer(retriever, self.config, self.reader))
 
 
 def _load_embedder(config: Config):
     from .embed import load_embedder
 
     return load_embedder(config)
+
+
+def load_reader(config: Config, embedder):
+    """The shipped reader, sharing the embedder's e5 layers when it is the default model;
+    None (answers by the hand-calibrated rule, said once in the log) when it is off,
+    not applicable, missing or damaged."""
+    from .config import DEFAULT_MODEL
+    from .errors import ReaderError
+
+    mode = config.answer.reader
+    model = getattr(embedder, "model", None)
+    shared = config.index.model == DEFAULT_MODEL and model is not None
+    if mode == "off" or (mode == "auto" and not shared):
+        return None
+    from .reader import Reader
+
+    try:
+        return Reader.load(base=model[0].auto_model if shared else None)
+    except ReaderError as exc:
+        log.warning("%s Answering without the reader, by the hand-calibrated rule.", exc)
+        return None

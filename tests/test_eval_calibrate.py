@@ -1,0 +1,36 @@
+"""Calibration helpers by hand-checkable values."""
+
+import numpy as np
+import pytest
+
+from qa.eval.calibrate import platt, reliability, threshold
+
+
+def test_platt_recovers_a_known_logistic():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, 4000)
+    labels = (rng.random(4000) < 1 / (1 + np.exp(-(0.5 * logits - 1.0)))).astype(float)
+    scale, shift = platt(logits, labels)
+    assert scale == pytest.approx(0.5, abs=0.08) and shift == pytest.approx(-1.0, abs=0.15)
+
+
+def test_platt_stays_finite_on_separable_data():
+    scale, shift = platt(np.array([-2.0, -1.0, 1.0, 2.0]), np.array([0.0, 0.0, 1.0, 1.0]))
+    assert np.isfinite(scale) and np.isfinite(shift) and scale > 0
+
+
+@pytest.mark.parametrize(
+    "probs, answerable, budget, expected",
+    [
+        ([0.1, 0.2, 0.8, 0.9], [False, False, True, True], 0.0, 0.8),  # every answerable kept
+        ([0.1, 0.3, 0.2, 0.9], [False, True, False, True], 0.0, 0.3),
+        ([0.1, 0.3, 0.2, 0.9], [False, True, False, True], 0.5, 0.9),  # one of two may go
+    ],
+)
+def test_threshold_keeps_false_abstentions_within_budget(probs, answerable, budget, expected):
+    assert threshold(np.array(probs), np.array(answerable), budget) == pytest.approx(expected)
+
+
+def test_reliability_bins():
+    rows = reliability(np.array([0.05, 0.15, 0.95, 0.95]), np.array([0.0, 1.0, 1.0, 0.0]), bins=10)
+    assert rows == [(0.05, 0.0, 1), (0.15, 1.0, 1), (0.95, 0.5, 2)]
