@@ -1,5 +1,6 @@
 """Answers quoted from the deck: table-driven on the real model, plus fast unit tests."""
 
+import numpy as np
 import pytest
 
 from qa.answer import AnswerSettings, Candidate, Signals, abstain, choose, disagree, is_english, key_terms, question_kind
@@ -209,3 +210,64 @@ _SIG = dict(best_cosine=0.9, top_dense=0.9, coverage=1.0, english=False, kind_mi
 )
 def test_abstention_rule(change, abstains):
     assert abstain(Signals(**{**_SIG, **change}), AnswerSettings()) is abstains
+
+
+class _FakeReader:
+    """Reads a piece as answering when it holds `needle`; the span is the needle."""
+
+    def __init__(self, needle: str):
+        self.needle, self.calls = needle, []
+
+    def read(self, question, pieces):
+        from qa.reader import Reading
+
+        self.calls.append(len(pieces))
+        out = []
+        for _, text in pieces:
+            at = text.find(self.needle)
+            out.append(Reading(4.0, (at, at + len(self.needle)), 1.0) if at >= 0 else Reading(-4.0, None, 0.0))
+        return out
+
+
+def test_reader_answer_has_the_span_and_a_calibrated_confidence(fake_pipeline):
+    from qa.answer import Answerer
+
+    reader = _FakeReader("約300名")
+    answerer = Answerer(fake_pipeline.retriever, fake_pipeline.config, reader)
+    answer = answerer.ask("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？")
+    assert reader.calls == [fake_pipeline.config.answer.reader_pieces]
+    assert not answer.abstained and answer.short_answer == "約300名"
+    [quote] = answer.quotes
+    assert quote.text[quote.span[0]: quote.span[1]] == "約300名" and quote.text in answer.citations[0].text
+    assert answer.confidence == pytest.approx(1 / (1 + np.exp(-4.0)))
+
+
+def test_reader_abstains_below_the_threshold(fake_pipeline):
+    from qa.answer import Answerer
+
+    answerer = Answerer(fake_pipeline.retriever, fake_pipeline.config, _FakeReader("no such text"))
+    answer = answerer.ask("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？")
+    assert answer.abstained and not answer.quotes and answer.short_answer is None
+    assert answer.citations and answer.confidence == pytest.approx(1 - 1 / (1 + np.exp(4.0)))
+
+
+def _read(text, p, place):
+    from qa.answer import Read
+
+    return Read(_cand(text, p, ("d", place)), p, p, None)
+
+
+@pytest.mark.parametrize(
+    "reads, chosen",
+    [
+        ([("予算は955億ユーロ", 0.95, 1), ("予算は935億ユーロ", 0.92, 2)], 2),  # conflicting figures elsewhere
+        ([("予算は955億ユーロ", 0.95, 1), ("予算は935億ユーロ", 0.5, 2)], 1),  # not probable enough
+        ([("予算は955億ユーロ", 0.95, 1), ("予算は935億ユーロ", 0.95, 1)], 1),  # same slide: rows look alike
+        ([("G20は2024年9月18日", 0.95, 1), ("G7は2024年7月9日～11日に開催", 0.93, 2)], 1),  # another subject
+    ],
+)
+def test_reader_second_quote_only_for_a_conflicting_figure(reads, chosen):
+    from qa.answer import choose_read
+
+    got = choose_read([_read(*r) for r in reads], AnswerSettings())
+    assert len(got) == chosen
