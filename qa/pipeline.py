@@ -57,8 +57,9 @@ class Pipeline:
         or out of date is (re)built first instead of raising."""
         config = config or Config()
         embedder = embedder if embedder is not None else _load_embedder(config)
+        reader = load_reader(config, embedder)
         try:
-            return cls(config, embedder)
+            return cls(config, embedder, reader=reader)
         except (IndexMissingError, IndexStaleError) as exc:
             if not build_missing:
                 raise
@@ -67,7 +68,7 @@ class Pipeline:
             from .indexer import build_index
 
             build_index(config, embedder, progress=progress)
-            return cls(config, embedder)
+            return cls(config, embedder, reader=reader)
 
     # -- the verbs -----------------------------------------------------------------
 
