@@ -29,7 +29,7 @@ def _default_home() -> Path:
 @dataclass(frozen=True)
 class IndexSettings:
     model: str = DEFAULT_MODEL  # DEFAULT_MODEL, or any sentence-transformers name or path
-    max_tokens: int = 150  # chunk budget in fugashi tokens (the model's limit is 512 of its own)
+    max_tokens: int = 300  # chunk budget in fugashi tokens (the model's limit is 512 of its own)
     bm25_form: str = "surface"  # "surface" or "lemma" terms for BM25
     index_type: str = "auto"  # FAISS: auto (exact below 50k chunks, HNSW above), flat, hnsw, ivfpq
     batch_size: int = 16
