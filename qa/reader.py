@@ -50,6 +50,7 @@ SPLIT = 8  # layers [0, SPLIT) are the base's, [SPLIT, n) are the reader's
 WEIGHTS = Path(__file__).resolve().parent / "reader_weights" / "reader.safetensors"
 PROBE_LAYER = SPLIT - 1  # a frozen layer whose values identify the base model
 PROBE_SIZE = 64
+QUANTIZE = "all"  # default int8 mode of Reader.load, see quantize_model
 
 
 @dataclass(frozen=True)
@@ -306,7 +307,9 @@ class Reader:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, weights: Path | None = None, base=None, quantize: bool = True) -> "Reader":
+    def load(cls, weights: Path | None = None, base=None, quantize: bool | str = True) -> "Reader":
+        """quantize: True (the default mode, QUANTIZE), False or "none", "top" (the reader's own
+        layers only) or "all" (also private int8 copies of the shared frozen layers)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         weights = Path(weights) if weights is not None else WEIGHTS
@@ -329,8 +332,11 @@ class Reader:
         except Exception as exc:
             raise ReaderError(f"reader weights {weights} do not fit the reader ({exc}). {_FIX}") from exc
         model.eval()
-        if quantize:
-            model = quantize_model(model)
+        mode = {True: QUANTIZE, False: "none"}.get(quantize, quantize)
+        if mode not in ("none", "top", "all"):
+            raise ValueError(f"quantize must be True, False, 'none', 'top' or 'all', not {quantize!r}")
+        if mode != "none":
+            model = quantize_model(model, quantize_bottom=mode == "all")
         return cls(model, load_tokenizer(base_path), meta)
 
     def read(self, question: str, pieces: Sequence[tuple[str, str]], batch_size: int = 32) -> list[Reading]:
@@ -438,7 +444,7 @@ def load_base(path: str | Path):
     return base
 
 
-def quantize_model(model: ReaderModel) -> ReaderModel:
+def quantize_model(model: ReaderModel, quantize_bottom: bool = True) -> ReaderModel:
     """int8 dynamic quantization of the reader's own Linear layers and of a private copy of
     the frozen layers' Linears (the shared base itself is never modified; the embeddings,
     by far its largest part, stay shared)."""
@@ -449,15 +455,22 @@ def quantize_model(model: ReaderModel) -> ReaderModel:
             warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated but present in torch 2.13
             from torch.ao.quantization import quantize_dynamic
 
-            top = quantize_dynamic(model.top, {nn.Linear}, dtype=torch.qint8)
-            bottom = [quantize_dynamic(copy.deepcopy(layer), {nn.Linear}, dtype=torch.qint8) for layer in model.bottom_layers]
+            top = quantize_dynamic(model.top, {nn.Linear}, dtype=torch.qint8, inplace=True)
+            bottom = []
+            if quantize_bottom:
+                for layer in model.bottom_layers:
+                    # copy the modules but not the parameters, then swap the copy's Linears in place:
+                    # the shared base keeps its float modules and tensors
+                    shell = copy.deepcopy(layer, memo={id(t): t for t in [*layer.parameters(), *layer.buffers()]})
+                    bottom.append(quantize_dynamic(shell, {nn.Linear}, dtype=torch.qint8, inplace=True))
     except (ImportError, AttributeError, RuntimeError) as exc:  # a torch without it: stay in float
         import logging
 
         logging.getLogger(__name__).warning("reader stays in float32: int8 quantization unavailable (%s)", exc)
         return model
     model.top = top
-    model.bottom_layers = bottom
+    if quantize_bottom:
+        model.bottom_layers = bottom
     return model
 
 

@@ -251,6 +251,7 @@ def evaluate(model, feats: list[dict], batch: int = 64) -> dict:
     model.eval()
     order = sorted(range(len(feats)), key=lambda i: len(feats[i]["ids"]))
     cls_all = np.zeros(len(feats))
+    null_all = np.zeros(len(feats))  # best span score minus the <s> ("no answer") score
     tot = span_tot = bce_tot = 0.0
     em = f1 = 0.0
     npos = 0
@@ -265,6 +266,8 @@ def evaluate(model, feats: list[dict], batch: int = 64) -> dict:
         bce_tot += float(bce_l) * len(idx)
         cls_all[idx] = cls.numpy()
         spans = R.best_spans(start, end, piece)
+        null = (start[:, 0] + end[:, 0]).numpy()
+        null_all[idx] = [(sp[2] if sp else -1e9) - n for sp, n in zip(spans, null)]
         for row, f in enumerate(fb):
             if f["label"] != 1 or f["kind"] != "pos":
                 continue
@@ -288,6 +291,7 @@ def evaluate(model, feats: list[dict], batch: int = 64) -> dict:
         "em": em / max(1, npos),
         "f1": f1 / max(1, npos),
         "auc": auc(cls_all, labels),
+        "auc_span_vs_null": auc(null_all, labels),
         "n_pos": npos,
         "n": len(feats),
     }
@@ -474,23 +478,52 @@ def export(args):
 
 def eval_rc(args):
     torch.set_num_threads(args.threads)
-    reader = R.Reader.load(Path(args.weights) if args.weights else None, quantize=not args.no_quantize)
+    reader = R.Reader.load(Path(args.weights) if args.weights else None, quantize=args.quantize)
     res = R.eval_rc(Path(args.data) / "dev", reader, limit=args.limit)
-    res["quantized"] = not args.no_quantize
+    res["quantize"] = args.quantize
     print(json.dumps(res))
 
 
 def eval_sentence(args):
     """The dev-sample metrics (as logged during training) for exported weights, float or int8."""
     torch.set_num_threads(args.threads)
-    reader = R.Reader.load(Path(args.weights) if args.weights else None, quantize=not args.no_quantize)
+    reader = R.Reader.load(Path(args.weights) if args.weights else None, quantize=args.quantize)
     out = Path(args.out)
     dev = cached_feats(out, f"dev{args.dev_questions}", lambda: featurize(
         reader.tokenizer, build_examples(load_split(Path(args.data) / "dev"), seed=args.seed + 1, max_questions=args.dev_questions, p_para=0.0)))
     dev = [f for f in dev if f["kind"] != "pos_wide"]
     res = evaluate(reader.model, dev)
-    res["quantized"] = not args.no_quantize
+    res["quantize"] = args.quantize
     print(json.dumps(res))
+
+
+def bench(args):
+    """Load time with a shared base, and read() latency for 12 pieces of about 60 tokens."""
+    torch.set_num_threads(args.threads)
+    base = R.load_base(args.base or R.default_base_path())
+    weights = Path(args.weights) if args.weights else None
+    R.Reader.load(weights, base=base, quantize=False)  # warm imports and the tokenizer cache
+    out = {}
+    dev = load_split(Path(args.data) / "dev")
+    para = dev[0]["paragraphs"][0]
+    sents = [para["context"][a:b] for a, b in R.split_sentences(para["context"])]
+    pieces = [(dev[0]["title"], (sents[i % len(sents)] * 3)[:70]) for i in range(12)]
+    question = para["qas"][0]["question"]
+    for mode in ("float", "int8-top", "int8"):
+        t = time.perf_counter()
+        reader = R.Reader.load(weights, base=base, quantize=False)
+        if mode != "float":
+            R.quantize_model(reader.model, quantize_bottom=mode == "int8")
+        load_s = time.perf_counter() - t
+        enc = R.encode(reader.tokenizer, question, pieces)
+        times = []
+        for _ in range(args.bench_runs):
+            t = time.perf_counter()
+            reader.read(question, pieces)
+            times.append(time.perf_counter() - t)
+        out[mode] = {"load_s": round(load_s, 3), "read_ms_median": round(1000 * float(np.median(times)), 1),
+                     "read_ms_min": round(1000 * min(times), 1), "tokens_per_piece": round(float(enc.attention_mask.sum(1).float().mean()), 1)}
+    print(json.dumps(out))
 
 
 def main(argv=None):
@@ -515,8 +548,10 @@ def main(argv=None):
     ap.add_argument("--eval-rc", action="store_true", help="EM/F1 on all JaQuAD dev with the gold paragraph, then exit")
     ap.add_argument("--eval-sentence", action="store_true", help="the dev-sample metrics for --weights, then exit")
     ap.add_argument("--weights", help="reader weights for --eval-rc / --eval-sentence (default: the shipped ones)")
-    ap.add_argument("--no-quantize", action="store_true")
+    ap.add_argument("--quantize", default="all", choices=["none", "top", "all"], help="int8 mode for --eval-rc / --eval-sentence")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--bench", action="store_true", help="load time and read() latency, then exit")
+    ap.add_argument("--bench-runs", type=int, default=30)
     args = ap.parse_args(argv)
     if args.export:
         export(args)
@@ -524,6 +559,8 @@ def main(argv=None):
         eval_rc(args)
     elif args.eval_sentence:
         eval_sentence(args)
+    elif args.bench:
+        bench(args)
     else:
         train(args)
 
