@@ -4,6 +4,10 @@ Every piece of text from the user or the corpus passes through `esc`, which esca
 HTML and neutralises Markdown, so the chat shows it as typed. The only markup in the
 output is the fixed set of tags and classes written here. Output has no newlines, so
 Markdown treats each message as one raw HTML block and leaves it alone.
+
+The chat sanitizer drops data-* and aria-* attributes, so what the page's script needs
+rides on class names: `qa-turn-<i>` on a message (its turn in the conversation) and
+`qa-n-<n>` on a citation marker or source card.
 """
 
 from __future__ import annotations
@@ -12,13 +16,20 @@ import re
 
 from qa.results import Answer, Passage
 
+from .conversation import confidence_word, plain_lines
+
 # C0/C1 controls (tab and newline kept), and lone surrogates that browsers may send.
 _JUNK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # HTML's special characters, and those Markdown (or LaTeX, emoji shortcodes) would act
 # on, as numeric entities: one pass, so no entity is escaped twice.
 _ENTITIES = {ord(ch): f"&#{ord(ch)};" for ch in "&<>\"'\\`*_[]{}()#+-.!|~$:="}
+_TOO_LONG = re.compile(r"is ([\d,]+) characters long; the limit is ([\d,]+)")
 
 QUESTION_PREVIEW = 600  # characters of a question shown in the chat
+SLIDE_PLACEHOLDER = (
+    '<div class="qa-slide-empty">回答の [1] などの番号か、出典の「スライド全文を表示」を押すと、'
+    "そのスライドの全文をここに表示します。</div>"
+)
 
 
 def clean(text: str) -> str:
@@ -30,14 +41,6 @@ def esc(text: str) -> str:
     """Plain text -> inert HTML: escaped, Markdown-proof, newlines as <br>."""
     out = clean(text).translate(_ENTITIES)
     return out.replace("\n", "<br>").replace("\t", " ")
-
-
-def answer_pieces(answer: Answer) -> dict[int, list[str]]:
-    """Quoted texts of an answer by citation number."""
-    out: dict[int, list[str]] = {}
-    for q in answer.quotes:
-        out.setdefault(q.citation, []).append(q.text)
-    return out
 
 
 def highlight(text: str, pieces: list[str]) -> str:
@@ -56,102 +59,141 @@ def highlight(text: str, pieces: list[str]) -> str:
     return "".join(out)
 
 
-def question_html(question: str, input_limit: int | None = None) -> str:
-    """The user's question as typed; very long ones shortened, with their length."""
+def answer_pieces(answer: Answer) -> dict[int, list[str]]:
+    """Quoted texts of an answer by citation number."""
+    out: dict[int, list[str]] = {}
+    for q in answer.quotes:
+        out.setdefault(q.citation, []).append(q.text)
+    return out
+
+
+# -- questions ------------------------------------------------------------------------------
+
+
+def question_html(question: str, chars: int | None = None, capped: bool = False) -> str:
+    """The user's question as typed; a long one shortened, with its length (`chars`, when
+    only a preview was kept; `capped` when the input box stopped taking more)."""
     text = clean(question)
-    if len(text) <= QUESTION_PREVIEW:
+    chars = chars or len(text)
+    if chars <= QUESTION_PREVIEW:
         return f'<div class="qa-q">{esc(text)}</div>'
-    note = f"長い質問のため先頭だけを表示しています（全 {len(text):,} 文字）。"
-    if input_limit and len(question) >= input_limit:
-        note += f"入力欄は {input_limit:,} 文字までのため、それより後は入力されていません。"
+    total = f"{chars:,} 文字以上" if capped else f"全 {chars:,} 文字"
+    note = f"長い質問のため先頭だけを表示しています（{total}）。"
     return f'<div class="qa-q">{esc(text[:QUESTION_PREVIEW])}…<div class="qa-note">{note}</div></div>'
 
 
-def _source_card(p: Passage, pieces: list[str], doc_titles: dict | None = None) -> str:
-    doc = (doc_titles or {}).get(p.doc_id) if doc_titles and len(doc_titles) > 1 else None
-    return (
-        '<div class="qa-src">'
-        '<div class="qa-src-head">'
-        f'<span class="qa-num">{p.rank}</span>'
-        + (f'<span class="qa-doc">{esc(doc)}</span>' if doc else "")
-        + f'<span class="qa-page">p.{p.slide}</span>'
-        f'<span class="qa-title">{esc(p.title)}</span>'
-        "</div>"
-        f'<div class="qa-src-text">{highlight(p.text, pieces)}</div>'
-        "</div>"
-    )
+# -- answers ------------------------------------------------------------------------------------
 
 
-def confidence_word(confidence: float) -> str:
-    """The answer's confidence for staff: 高 / 中 / 低."""
-    return "高" if confidence >= 0.8 else "中" if confidence >= 0.5 else "低"
-
-
-def _quote_html(q) -> str:
-    """A quote with its short answer (if any) marked, its label and its [n]."""
-    if q.span:
-        a, b = q.span
-        body = f"{esc(q.text[:a])}<strong class=\"qa-short\">{esc(q.text[a:b])}</strong>{esc(q.text[b:])}"
-    else:
-        body = esc(q.text)
-    label = f'<span class="qa-quote-label">{esc(q.label)}</span>' if q.label else ""
-    return f'<div class="qa-quote">{label}{body} <span class="qa-ref">&#91;{q.citation}&#93;</span></div>'
-
-
-def answer_html(answer: Answer, doc_titles: dict | None = None) -> str:
-    """An answer (short answer, quotes with [n] markers, then its sources) or an
-    abstention. With several documents, each source names its document."""
+def answer_html(answer: Answer, turn: int = 0, doc_titles: dict | None = None) -> str:
+    """An answer, short answer and quotes first, then its sources collapsed to one line
+    each; or an abstention. `turn` is the answer's place in the conversation."""
     if answer.abstained:
-        return abstention_html(answer, doc_titles)
+        return abstention_html(answer, turn, doc_titles)
     pieces = answer_pieces(answer)
     word = confidence_word(answer.confidence)
-    short = f'<div class="qa-short-answer">{esc(answer.short_answer)}</div>' if answer.short_answer else ""
-    cards = "".join(_source_card(p, pieces.get(p.rank, []), doc_titles) for p in answer.citations)
-    low = " qa-low" if word == "低" else ""
-    return (
-        f'<div class="qa-msg qa-answer{low}">'
-        f'<div class="qa-confidence">確信度：{word}'
-        + ("（資料の該当箇所を必ずご確認ください）" if word == "低" else "")
+    low = word == "低"
+    titles = {p.rank: f"p.{p.slide} {p.title}" for p in answer.citations}
+    head = (
+        '<div class="qa-answer-head"><span class="qa-head-label">回答</span>'
+        f'<span class="qa-confidence">確信度：{word}</span>'
+        + ('<span class="qa-low-note">確信度が低い回答です。出典の該当箇所を必ずご確認ください。</span>' if low else "")
         + "</div>"
-        f"{_reading(answer)}{short}"
-        '<div class="qa-label">資料からの引用</div>'
-        + "".join(_quote_html(q) for q in answer.quotes)
-        + f'<div class="qa-label">出典</div>{cards}'
-        "</div>"
+    )
+    short = f'<div class="qa-short-answer">{esc(answer.short_answer)}</div>' if answer.short_answer else ""
+    quotes = "".join(_quote_html(q, titles.get(q.citation, "")) for q in answer.quotes)
+    cards = "".join(_source_card(p, pieces.get(p.rank, []), doc_titles) for p in answer.citations)
+    return (
+        f'<div class="qa-msg qa-answer qa-turn-{int(turn)}{" qa-low" if low else ""}">'
+        f"{head}{_notice(answer)}{short}{quotes}{_actions()}"
+        + (f'<div class="qa-label">出典（押すと開きます）</div>{cards}' if cards else "")
+        + _plain(answer)
+        + "</div>"
     )
 
 
-def _reading(answer: Answer) -> str:
-    return f'<div class="qa-notice">{esc(answer.notice)}</div>' if answer.notice else ""
-
-
-def abstention_html(answer: Answer, doc_titles: dict | None = None) -> str:
+def abstention_html(answer: Answer, turn: int = 0, doc_titles: dict | None = None) -> str:
     cards = "".join(_source_card(p, [], doc_titles) for p in answer.citations)
-    related = f'<div class="qa-label">関連する箇所</div>{cards}' if cards else ""
+    related = f'<div class="qa-label">関連する箇所（押すと開きます）</div>{cards}' if cards else ""
     return (
-        '<div class="qa-msg qa-abstain">'
-        f"{_reading(answer)}"
+        f'<div class="qa-msg qa-abstain qa-turn-{int(turn)}">'
+        f"{_notice(answer)}"
         '<div class="qa-abstain-head">資料には記載がありません</div>'
         f'<div class="qa-abstain-body">{esc(answer.answer)}'
         "質問の言い方を変えるか、参考として下の関連する箇所をご覧ください。</div>"
-        f"{related}"
+        f"{_actions()}{related}{_plain(answer)}"
         "</div>"
     )
 
 
-def input_error_html(message: str) -> str:
-    """A friendly note for a question the answerer refused (InputError)."""
+def _quote_html(q, where: str) -> str:
+    """A quote with its short answer (if any) marked, its label and its [n] button."""
+    if q.span:
+        a, b = q.span
+        body = f'{esc(q.text[:a])}<mark class="qa-short">{esc(q.text[a:b])}</mark>{esc(q.text[b:])}'
+    else:
+        body = esc(q.text)
+    label = f'<span class="qa-quote-label">{esc(q.label)}</span>' if q.label else ""
+    return f'<div class="qa-quote">{label}{body} {_ref(q.citation, where)}</div>'
+
+
+def _ref(n: int, where: str) -> str:
+    title = esc(f"出典 {n}（{where}）のスライドを開く" if where else f"出典 {n} のスライドを開く")
+    return f'<button type="button" class="qa-ref qa-n-{int(n)}" title="{title}">&#91;{int(n)}&#93;</button>'
+
+
+def _source_card(p: Passage, pieces: list[str], doc_titles: dict | None = None) -> str:
+    """A source as one line (number, page, title) that opens to its passage."""
+    doc = (doc_titles or {}).get(p.doc_id) if doc_titles and len(doc_titles) > 1 else None
+    return (
+        f'<details class="qa-src qa-n-{int(p.rank)}">'
+        '<summary class="qa-src-head">'
+        f'<span class="qa-num">{int(p.rank)}</span>'
+        + (f'<span class="qa-doc">{esc(doc)}</span>' if doc else "")
+        + f'<span class="qa-page">p.{int(p.slide)}</span>'
+        f'<span class="qa-title">{esc(p.title)}</span>'
+        "</summary>"
+        f'<div class="qa-src-text">{highlight(p.text, pieces)}</div>'
+        f'<button type="button" class="qa-open qa-n-{int(p.rank)}">スライド全文を表示</button>'
+        "</details>"
+    )
+
+
+def _notice(answer: Answer) -> str:
+    return f'<div class="qa-notice">{esc(answer.notice)}</div>' if answer.notice else ""
+
+
+def _actions() -> str:
+    return (
+        '<div class="qa-actions"><button type="button" class="qa-copy" '
+        'title="回答を出典付きのテキストとしてコピーします">コピー</button></div>'
+    )
+
+
+def _plain(answer: Answer) -> str:
+    """The answer as plain text lines, hidden: what the copy button copies."""
+    return '<div class="qa-plain" hidden>' + "".join(f"<span>{esc(line)}</span>" for line in plain_lines(answer)) + "</div>"
+
+
+# -- refusals and failures ----------------------------------------------------------------------
+
+
+def input_error_html(message: str, turn: int = 0, capped: bool = False) -> str:
+    """A friendly note for a question that was refused (InputError's message)."""
+    too_long = _TOO_LONG.search(message)
     if "empty" in message:
         hint = "質問が空でした。資料について知りたいことを文章で入力してください。"
     elif "no words" in message:
         hint = "記号や絵文字だけでは検索できません。言葉で質問を入力してください。"
-    elif "the limit is" in message:
-        limit = message.split("the limit is ", 1)[1].split(".")[0]
-        hint = f"質問が長すぎます。{limit} 文字以内で、知りたいことを一つずつ質問してください。"
+    elif too_long:
+        chars, limit = too_long.groups()
+        length = f"{chars} 文字以上" if capped else f"{chars} 文字"
+        hint = (f"質問が長すぎます（{length}）。質問は {limit} 文字以内にしてください。"
+                "知りたいことを一つに絞り、短い文で質問してください。入力欄の文章はそのまま残してあります。")
     else:
         hint = "この質問は受け付けられませんでした。文章で質問を入力してください。"
     return (
-        '<div class="qa-msg qa-hint">'
+        f'<div class="qa-msg qa-hint qa-turn-{int(turn)}">'
         f'<div class="qa-hint-head">{hint}</div>'
         '<div class="qa-note">例：「WPIでは研究者の何%以上が外国からの研究者であることが求められていますか？」</div>'
         f'<div class="qa-detail">{esc(message)}</div>'
@@ -159,13 +201,16 @@ def input_error_html(message: str) -> str:
     )
 
 
-def failure_html() -> str:
+def failure_html(turn: int = 0) -> str:
     return (
-        '<div class="qa-msg qa-hint">'
+        f'<div class="qa-msg qa-hint qa-turn-{int(turn)}">'
         '<div class="qa-hint-head">申し訳ありません。回答の作成中に問題が発生しました。</div>'
         '<div class="qa-note">しばらくしてからもう一度お試しください。</div>'
         "</div>"
     )
+
+
+# -- slides ---------------------------------------------------------------------------------------
 
 
 def slide_text(store, doc_id: str, slide: int) -> str:
@@ -177,17 +222,16 @@ def slide_text(store, doc_id: str, slide: int) -> str:
     return "\n".join(c.text for c in chunks if c.slide == slide)
 
 
-def slide_html(passage: dict, text: str, pieces: list[str]) -> str:
+def slide_html(passage: Passage, text: str, pieces: list[str]) -> str:
     """The whole slide a source comes from, with the answer's pieces marked."""
+    body = highlight(text, pieces) if text else "このスライドは現在の索引にありません（資料が更新された可能性があります）。"
     return (
         '<div class="qa-slide">'
         '<div class="qa-slide-head">'
-        f'<span class="qa-page">p.{int(passage["slide"])}</span>'
-        f'<span class="qa-title">{esc(passage["title"])}</span>'
+        f'<span class="qa-num">{int(passage.rank)}</span>'
+        f'<span class="qa-page">p.{int(passage.slide)}</span>'
+        f'<span class="qa-title">{esc(passage.title)}</span>'
         "</div>"
-        f'<div class="qa-slide-text">{highlight(text, pieces)}</div>'
+        f'<div class="qa-slide-text">{body}</div>'
         "</div>"
     )
-
-
-SLIDE_PLACEHOLDER = '<div class="qa-slide-empty">回答の出典を選ぶと、そのスライドの全文をここに表示します。</div>'
