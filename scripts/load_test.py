@@ -1,5 +1,7 @@
 """Load test for a running chat server: N concurrent gradio_client users ask deck
 questions through the `/ask` endpoint for a bounded time, then a summary is printed.
+Every third request is a follow-up (「それはいつからですか？」 with the previous question
+passed along), which must come back read with the previous subject.
 
     qa serve &                                   # or any running server
     .venv/bin/python scripts/load_test.py --seconds 30 --users 30
@@ -27,6 +29,7 @@ QUESTIONS = (
     "SATREPSの実施実績でアジアのプロジェクト数は？",
     "グローバル戦略で重要な2つの視点は何ですか？",
 )
+FOLLOW_UP = "それはいつからですか？"
 
 
 def _is_local(url: str) -> bool:
@@ -52,10 +55,12 @@ class Tally:
         self.lock = threading.Lock()
         self.latencies: list[float] = []
         self.errors: dict[str, int] = {}
+        self.follow_ups = 0
 
-    def ok(self, seconds: float) -> None:
+    def ok(self, seconds: float, follow_up: bool = False) -> None:
         with self.lock:
             self.latencies.append(seconds)
+            self.follow_ups += follow_up
 
     def fail(self, kind: str) -> None:
         with self.lock:
@@ -76,20 +81,26 @@ def _user(n: int, url: str, auth, clock: dict, tally: Tally, start: threading.Ba
     except threading.BrokenBarrierError:
         return
     deadline = clock["deadline"]  # set by the barrier once every user is connected
-    i = n
+    i, previous = n, ""
     while time.monotonic() < deadline:
-        question = QUESTIONS[i % len(QUESTIONS)]
+        follow_up = i % 3 == 2 and bool(previous)
+        question = FOLLOW_UP if follow_up else QUESTIONS[i % len(QUESTIONS)]
         i += 1
         began = time.monotonic()
         try:
-            out = client.submit(question, api_name="/ask").result(timeout=max(1.0, deadline - began) + 30)
+            args = (question, previous) if follow_up else (question,)
+            out = client.submit(*args, api_name="/ask").result(timeout=max(1.0, deadline - began) + 30)
         except Exception as exc:
             tally.fail(type(exc).__name__)
             continue
         if not isinstance(out, dict) or "error" in out or "citations" not in out:
             tally.fail("bad reply")
             continue
-        tally.ok(time.monotonic() - began)
+        if follow_up and not out.get("reading"):
+            tally.fail("follow-up not read with the previous question")
+            continue
+        tally.ok(time.monotonic() - began, follow_up)
+        previous = out.get("reading") or question
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = sum(tally.errors.values())
     print(f"url:       {args.url}")
     print(f"users:     {args.users}, {elapsed:.1f} s")
-    print(f"served:    {len(lat)} requests ({len(lat) / elapsed:.1f}/s)")
+    print(f"served:    {len(lat)} requests ({len(lat) / elapsed:.1f}/s), {tally.follow_ups} of them follow-ups")
     print(f"errors:    {errors}" + (f"  {tally.errors}" if errors else ""))
     if lat:
         print(f"latency:   p50 {_percentile(lat, 50) * 1000:.0f} ms, p95 {_percentile(lat, 95) * 1000:.0f} ms, "

@@ -151,7 +151,6 @@ def build_app(pipeline, config: Config, feedback_path: Path | str, login_require
         demo.load(page.restore, [saved], [chat], queue=False, **private)
         demo.load(None, js=scripts.READY, queue=False, **private)
         gr.api(page.api_ask, api_name="ask")
-    demo.qa_page = page
     return demo
 
 
