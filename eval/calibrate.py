@@ -1,5 +1,6 @@
-"""Calibrate the reader on the dev split: Platt scaling of its answerability logit,
-the abstention threshold for a false-abstention budget, and a reliability diagram.
+"""Calibrate the reader on the dev split: how much its logit weighs in choosing the
+piece, Platt scaling of (logit, retrieval score) into a probability, the abstention
+threshold for a false-abstention budget, and a reliability diagram.
 
     python -m qa.eval.calibrate [--budget 0.03] [--out eval/results]
 
@@ -23,20 +24,27 @@ from . import metrics
 from .gold import load_gold
 
 
-def platt(logits: np.ndarray, labels: np.ndarray, iters: int = 100) -> tuple[float, float]:
-    """(scale, shift) maximising the likelihood of sigmoid(scale * logit + shift), by
-    Newton's method with a little ridge so separable data stays finite."""
-    x = np.stack([logits, np.ones_like(logits)], axis=1)
-    w = np.zeros(2)
+def platt(features: np.ndarray, labels: np.ndarray, ridge: float = 1e-3, iters: int = 100) -> np.ndarray:
+    """Weights (one per feature column, then the shift) maximising the likelihood of
+    sigmoid(features @ w + shift): logistic regression by Newton's method on
+    standardised features, with a ridge (on the weights, not the shift) so small or
+    separable data stays finite; returned on the features' own scale."""
+    features = np.asarray(features, dtype=float).reshape(len(labels), -1)
+    mu, sd = features.mean(axis=0), features.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    x = np.hstack([(features - mu) / sd, np.ones((len(labels), 1))])
+    penalty = np.diag([ridge] * features.shape[1] + [1e-6])
+    w = np.zeros(x.shape[1])
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        grad = x.T @ (p - labels) + 1e-3 * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-3 * np.eye(2)
+        grad = x.T @ (p - labels) + penalty @ w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + penalty
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    return float(w[0]), float(w[1])
+    coefs = w[:-1] / sd
+    return np.append(coefs, w[-1] - float(np.dot(coefs, mu)))
 
 
 def threshold(probs: np.ndarray, answerable: np.ndarray, budget: float) -> float:
@@ -78,38 +86,60 @@ def draw(rows, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def collect(pipeline, items) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per item: the reader's best logit, whether that answer is right, whether answerable."""
-    logits, right, answerable = [], [], []
+WEIGHTS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 1.0)  # reader_weight grid
+
+
+def collect(pipeline, items) -> list[list[tuple[float, float, bool, list[float]]]]:
+    """Per item, every piece the reader read: (logit, retrieval score, holds an answer, features)."""
+    from qa.answer import features
+
+    out = []
     for it in items:
         trace = pipeline.answerer.trace(it.question)
-        best = trace.reads[0] if trace.reads else None
-        logits.append(best.logit if best else -20.0)
-        right.append(bool(best and it.answerable and metrics.answer_correct(best.cand.text, it.answers)))
-        answerable.append(it.answerable)
-    return np.array(logits), np.array(right, dtype=float), np.array(answerable)
+        out.append([(r.logit, r.cand.score, bool(it.answerable and metrics.answer_correct(r.cand.text, it.answers)),
+                     features(r.logit, r.cand.score, trace.signals)) for r in trace.reads])
+    return out
+
+
+def pick(reads, weight: float):
+    """The piece chosen with `weight` (a tuple from `collect`), or None when nothing was read."""
+    return max(reads, key=lambda r: r[1] + weight * r[0]) if reads else None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=0.03, help="false abstentions allowed on answerable dev items")
     parser.add_argument("--out", default=None, help="folder for the reliability diagram (default eval/results)")
+    parser.add_argument("--ridge", type=float, default=1.0, help="ridge on the standardised feature weights")
+    parser.add_argument("--weights", default="", help="reader file to calibrate (default: the shipped one)")
     args = parser.parse_args()
     from qa.pipeline import Pipeline
 
-    config = Config()
+    config = Config().with_(reader_weights=args.weights)
     items = [it for it in load_gold(config.root / "eval" / "gold.jsonl", load_corpus(config.corpus_dir, config.root))
              if it.split == "dev"]
-    pipeline = Pipeline.load(config)
+    pipeline = Pipeline.load(config, build_missing=True)
     if pipeline.reader is None:
         raise SystemExit("no reader loaded (see the log); nothing to calibrate")
-    logits, right, answerable = collect(pipeline, items)
-    scale, shift = platt(logits, right)
-    probs = 1.0 / (1.0 + np.exp(-(scale * logits + shift)))
+    reads = collect(pipeline, items)
+    answerable = np.array([it.answerable for it in items])
+    for w in WEIGHTS:
+        right = sum(bool(p and p[2]) for p in (pick(r, w) for r in reads))
+        print(f"reader_weight {w:<6}: top piece right on {right} of {int(answerable.sum())} answerable")
+    weight = max(WEIGHTS, key=lambda w: (sum(bool(p and p[2]) for p in (pick(r, w) for r in reads)), -w))
+    chosen = [pick(r, weight) for r in reads]
+    if any(c is None for c in chosen):
+        raise SystemExit("an item had no candidate pieces; check the index")
+    x = np.array([c[3] for c in chosen])
+    right = np.array([c[2] for c in chosen], dtype=float)
+    w = platt(x, right, ridge=args.ridge)
+    coefs, shift = w[:-1], float(w[-1])
+    probs = 1.0 / (1.0 + np.exp(-(x @ coefs + shift)))
     t = threshold(probs, answerable, args.budget)
     caught = float(np.mean(probs[~answerable] < t)) if (~answerable).any() else float("nan")
-    print(f"dev items: {len(items)} ({int(answerable.sum())} answerable); reader right on {int(right.sum())}")
-    print(f"reader_scale={scale:.4f}, reader_shift={shift:.4f}, reader_threshold={t:.4f}")
+    print(f"dev items: {len(items)} ({int(answerable.sum())} answerable); chosen piece right on {int(right.sum())}")
+    print(f"reader_weight={weight}, reader_coefs=({', '.join(f'{c:.4f}' for c in coefs)}), "
+          f"reader_shift={shift:.4f}, reader_threshold={t:.4f}")
     print(f"at that threshold on dev: false abstentions {np.mean(probs[answerable] < t):.3f}, "
           f"abstention recall {caught:.3f}, accuracy {np.mean(right[answerable] * (probs[answerable] >= t)):.3f}")
     rows = reliability(probs, right)

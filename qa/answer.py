@@ -182,13 +182,27 @@ class Read:
     """A candidate as the reader saw it."""
 
     cand: Candidate
-    logit: float
+    logit: float  # the reader's answerability logit
     probability: float  # calibrated: that this piece answers the question
     span: tuple[int, int] | None
 
+    def choice(self, cfg: AnswerSettings) -> float:
+        """How the pieces are ranked: retrieval-side score plus the reader's say."""
+        return self.cand.score + cfg.reader_weight * self.logit
 
-def calibrated(logit: float, cfg: AnswerSettings) -> float:
-    return float(1.0 / (1.0 + np.exp(-(cfg.reader_scale * logit + cfg.reader_shift))))
+
+# What the calibrated probability is computed from: the reader's logit for the piece,
+# the piece's retrieval-side score, and the rule's signals for the question.
+FEATURES = ("logit", "score", "coverage", "kind_missing", "unknown", "english")
+
+
+def features(logit: float, score: float, s: Signals) -> list[float]:
+    return [logit, score, s.coverage, float(s.kind_missing), s.unknown, float(s.english)]
+
+
+def calibrated(x: list[float], cfg: AnswerSettings) -> float:
+    z = float(np.dot(cfg.reader_coefs, x)) + cfg.reader_shift
+    return float(1.0 / (1.0 + np.exp(-z)))
 
 
 def choose_read(reads: list[Read], cfg: AnswerSettings) -> list[Read]:
@@ -247,8 +261,8 @@ class Answerer:
         pool = candidates[: cfg.reader_pieces]
         contexts = [self.store.chunk(c.chunk_id).context for c in pool]
         readings = self.reader.read(query, list(zip(contexts, [c.text for c in pool])))
-        reads = sorted((Read(c, r.score, calibrated(r.score, cfg), r.span) for c, r in zip(pool, readings)),
-                       key=lambda r: -r.logit)
+        reads = sorted((Read(c, r.score, calibrated(features(r.score, c.score, signals), cfg), r.span)
+                        for c, r in zip(pool, readings)), key=lambda r: -r.choice(cfg))
         best = reads[0]
         ranking = list(dict.fromkeys([r.cand.chunk_id for r in reads] + [h.chunk_id for h in hits]))
         if best.probability < cfg.reader_threshold:

@@ -66,8 +66,11 @@ class AnswerSettings:
     abstain_unknown_cosine_en: float = 0.83  # and similarity is below this
     # The learned reader (qa/reader.py); its calibration is fitted on dev (python -m qa.eval.calibrate).
     reader: str = "auto"  # auto: when the embedder is the default e5 model (layers shared); on; off
+    reader_weights: str = ""  # another reader file to load (default: the one shipped in qa/reader_weights)
     reader_pieces: int = 12  # candidate pieces the reader reads, best by the scores above
-    reader_scale: float = 1.0  # calibrated probability = sigmoid(scale * logit + shift)
+    reader_weight: float = 0.02  # the reader's logit in a piece's choice: score + weight * logit
+    # probability = sigmoid(coefs . features + shift), features as in qa.answer.FEATURES
+    reader_coefs: tuple = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     reader_shift: float = 0.0
     reader_threshold: float = 0.5  # abstain below this probability
     reader_second: float = 0.9  # a second quote (another place) needs at least this probability

@@ -188,7 +188,8 @@ def load_reader(config: Config, embedder):
     from .reader import Reader
 
     try:
-        return Reader.load(base=model[0].auto_model if shared else None)
+        weights = config.answer.reader_weights or None
+        return Reader.load(weights=weights, base=model[0].auto_model if shared else None)
     except ReaderError as exc:
         log.warning("%s Answering without the reader, by the hand-calibrated rule.", exc)
         return None

@@ -14,9 +14,24 @@ def test_platt_recovers_a_known_logistic():
     assert scale == pytest.approx(0.5, abs=0.08) and shift == pytest.approx(-1.0, abs=0.15)
 
 
+def test_platt_with_two_features():
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 2, (6000, 2))
+    labels = (rng.random(6000) < 1 / (1 + np.exp(-(1.0 * x[:, 0] - 0.5 * x[:, 1] + 0.3)))).astype(float)
+    a, b, c = platt(x, labels)
+    assert (a, b, c) == pytest.approx((1.0, -0.5, 0.3), abs=0.12)
+
+
 def test_platt_stays_finite_on_separable_data():
     scale, shift = platt(np.array([-2.0, -1.0, 1.0, 2.0]), np.array([0.0, 0.0, 1.0, 1.0]))
     assert np.isfinite(scale) and np.isfinite(shift) and scale > 0
+
+
+def test_pick_weighs_the_reader_logit():
+    from qa.eval.calibrate import pick
+
+    reads = [(-3.0, 0.90, False, []), (0.0, 0.85, True, [])]  # (logit, score, right, features)
+    assert pick(reads, 0.0) == reads[0] and pick(reads, 0.1) == reads[1] and pick([], 0.1) is None
 
 
 @pytest.mark.parametrize(
