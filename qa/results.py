@@ -67,4 +67,6 @@ class Answer:
             "short_answer": self.short_answer,
             "confidence": round(float(self.confidence), 4),
             "quotes": [q.to_dict() for q in self.quotes],
+            "reading": self.reading or None,
+            "notice": self.notice or None,
         }

@@ -193,3 +193,20 @@ def test_missing_index_is_built_before_loading(tmp_path, caplog):
     assert "it cannot be used" in caplog.text and "changed after the index was built" in caplog.text
     store = pipeline.store
     assert any(c.title == "追加の頁" for c in store.doc_chunks(store.documents()[0]["doc_id"]))
+
+
+def test_the_page_says_when_the_corpus_is_ahead_of_the_index(tmp_path):
+    from qa.ui.chat import STALE_NOTICE
+
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    cfg = Config(root=tmp_path)
+    emb = FakeEmbedder()
+    build_index(cfg, emb)
+    page = ChatPage(Pipeline(cfg, emb), cfg, tmp_path / "fb.jsonl")
+    assert STALE_NOTICE not in page.ask(SATREPS).notice
+    deck_file = next(cfg.corpus_dir.glob("*.txt"))
+    deck_file.write_text(deck_file.read_text(encoding="utf-8").replace("約300名", "約999名"), encoding="utf-8")
+    assert STALE_NOTICE in page.ask(SATREPS).notice  # edited, not yet indexed
+    build_index(cfg, emb)
+    page.pipeline.refresh()
+    assert STALE_NOTICE not in page.ask(SATREPS).notice

@@ -26,6 +26,7 @@ log = logging.getLogger("qa.ui")
 # The browser stops taking more at this length: Gradio's textbox slows down
 # quadratically with its length (a 100,000-character paste froze the tab ~15 s).
 INPUT_LIMIT = 10_000
+STALE_NOTICE = "資料が更新されています。索引を作り直す（qa index）まで、回答は更新前の資料に基づきます。"
 
 
 class ChatPage:
@@ -60,6 +61,9 @@ class ChatPage:
             answer = self.pipeline.ask(reading.question, docs=limit)
         if reading.rewritten:
             answer = dataclasses.replace(answer, question=question, notice=reading.note, reading=reading.question)
+        if self.pipeline.corpus_ahead():
+            notice = "\n".join(filter(None, [answer.notice, STALE_NOTICE]))
+            answer = dataclasses.replace(answer, notice=notice)
         return answer
 
     # -- the API endpoint ------------------------------------------------------------
