@@ -51,7 +51,10 @@ def test_batch_mode_reads_lines_and_keeps_order(indexed):
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert [r["question"] for r in rows] == ["SATREPSの実施国数は？", "G20研究・イノベーション大臣会合の開催場所は？", "😀😀", "Horizon Europeの予算規模は？"]
     assert "error" in rows[2] and rows[2]["citations"] == []
-    assert set(rows[0]) == {"question", "answer", "abstained", "citations"}
+    assert set(rows[0]) == {"question", "answer", "abstained", "citations", "short_answer", "confidence", "quotes",
+                            "reading", "notice"}
+    assert 0.0 <= rows[0]["confidence"] <= 1.0
+    assert all(set(q) == {"text", "citation", "span", "label"} for q in rows[0]["quotes"])
     assert all(set(c) == CONTRACT for c in rows[0]["citations"])
     assert "マナウス" in rows[1]["answer"]
     assert done.returncode == 2  # one line was bad input; the others were answered
