@@ -479,7 +479,7 @@ def export(args):
 def eval_rc(args):
     torch.set_num_threads(args.threads)
     reader = R.Reader.load(Path(args.weights) if args.weights else None, quantize=args.quantize)
-    res = R.eval_rc(Path(args.data) / "dev", reader, limit=args.limit)
+    res = R.eval_rc(Path(args.data) / "dev", reader, limit=args.limit, select=args.select)
     res["quantize"] = args.quantize
     print(json.dumps(res))
 
@@ -550,6 +550,7 @@ def main(argv=None):
     ap.add_argument("--weights", help="reader weights for --eval-rc / --eval-sentence (default: the shipped ones)")
     ap.add_argument("--quantize", default="all", choices=["none", "top", "all"], help="int8 mode for --eval-rc / --eval-sentence")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--select", choices=["score", "span"], default=None, help="--eval-rc: pick the sentence by answerability or span score")
     ap.add_argument("--bench", action="store_true", help="load time and read() latency, then exit")
     ap.add_argument("--bench-runs", type=int, default=30)
     args = ap.parse_args(argv)
