@@ -95,7 +95,7 @@ def collect(pipeline, items) -> list[list[tuple[float, float, bool, list[float]]
 
     out = []
     for it in items:
-        trace = pipeline.answerer.trace(it.question)
+        trace = pipeline.answerer.trace(it.question, role="answer")
         out.append([(r.logit, r.cand.score, bool(it.answerable and metrics.answer_correct(r.cand.text, it.answers)),
                      features(r.logit, r.cand.score, trace.signals)) for r in trace.reads])
     return out

@@ -2,10 +2,11 @@
 
 Systems: `bm25`, `dense` and `hybrid` answer with that retriever; `full` is the
 hybrid retriever with answer-aware ranking (the passages holding the chosen answer
-first). These four use the same hand-calibrated extractor and abstention rule, so
-their numbers are side by side on equal terms. `reader` is `full`'s retrieval with
-the learned reader choosing the answer, its span and whether to abstain (present
-when the reader is loaded)."""
+first): the default product. These four use the same hand-calibrated extractor and
+abstention rule, so their numbers are side by side on equal terms; `full` adds the
+reader's short answer and calibrated confidence when it is loaded. `reader` is
+`full`'s retrieval with the learned reader also choosing the answer and whether to
+abstain (present when the reader is loaded)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .gold import Item, load_gold
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("bm25", "dense", "hybrid", "full", "reader")
+ROLES = {"full": "span", "reader": "answer"}  # what the reader decides in each system (others: nothing)
 DEPTH = 10
 
 
@@ -52,7 +54,7 @@ def run_suite(pipeline, items: list[Item], systems=SYSTEMS, progress: bool = Fal
         rows, run, slide_run = [], {}, {}
         for it in items:
             started = time.perf_counter()
-            trace = answerer.trace(it.question, mode, use_reader=system == "reader")
+            trace = answerer.trace(it.question, mode, role=ROLES.get(system, "off"))
             answer, signals = trace.answer, trace.signals
             latency = time.perf_counter() - started
             order = [h.chunk_id for h in retriever.hits(it.question, DEPTH, mode)]

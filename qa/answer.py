@@ -227,9 +227,11 @@ class Answerer:
         """An answer quoted from the corpus (or from the documents `docs`), or an abstention."""
         return self.trace(question, mode, docs).answer
 
-    def trace(self, question: str, mode: str = "hybrid", docs=None, use_reader: bool = True) -> Trace:
+    def trace(self, question: str, mode: str = "hybrid", docs=None, role: str | None = None) -> Trace:
         """The answer, the signals behind the abstention decision, and the passages
-        ranked by how well their best piece answers (used by the eval suite)."""
+        ranked by how well their best piece answers (used by the eval suite). `role`:
+        what the reader decides ("span", "answer", or "off" for the rule alone); the
+        configured `reader_role` when None."""
         cfg = self.config.answer
         query = prepare_query(question, self.config.retrieval.max_query_chars)
         r = self.retriever
@@ -242,17 +244,39 @@ class Answerer:
         for cand in candidates:
             best_of.setdefault(cand.hit, cand.score)
         ranking = [hits[i].chunk_id for i in sorted(range(len(hits)), key=lambda i: (-best_of.get(i, -9.0), i))]
-        if self.reader is not None and use_reader and candidates:
+        role = (role or cfg.reader_role) if self.reader is not None else "off"
+        if role == "answer" and candidates:
             return self._read(question, query, hits, candidates, signals)
         abstained = not candidates or abstain(signals, cfg)
-        confidence = heuristic_confidence(signals, cfg, abstained)
+        chosen = [] if abstained else choose(candidates, cfg.max_answer_pieces, cfg.second_margin)
+        reads = self._spans(query, chosen or candidates[:1], signals) if role == "span" and candidates else []
+        if reads:
+            p = reads[0].probability
+            if not abstained and p < cfg.reader_threshold:  # the reader doubts the rule's pick
+                abstained, chosen = True, []
+            elif len(reads) > 1 and reads[1].probability < cfg.reader_second:  # a second quote must answer too
+                chosen, reads = chosen[:1], reads[:1]
+            confidence = 1.0 - p if abstained else p
+        else:
+            confidence = heuristic_confidence(signals, cfg, abstained)
         if abstained:
             related = tuple(r.passage(h, rank) for rank, h in enumerate(hits[: cfg.related], start=1))
-            return Trace(Answer(question, True, (), related, confidence=confidence), signals, ranking, candidates)
-        chosen = choose(candidates, cfg.max_answer_pieces, cfg.second_margin)
-        citations, quotes = self.cite(hits, [(c.hit, c.chunk_id, c.piece, None) for c in chosen])
-        answer = Answer(question, False, quotes, citations, confidence=confidence)
-        return Trace(answer, signals, ranking, candidates)
+            answer = Answer(question, True, (), related, confidence=confidence)
+            return Trace(answer, signals, ranking, candidates, tuple(reads))
+        spans = [r.span for r in reads] or [None] * len(chosen)
+        citations, quotes = self.cite(hits, [(c.hit, c.chunk_id, c.piece, sp) for c, sp in zip(chosen, spans)])
+        short = quotes[0].text[spans[0][0]: spans[0][1]] if spans[0] else None
+        answer = Answer(question, False, quotes, citations, short_answer=short, confidence=confidence)
+        return Trace(answer, signals, ranking, candidates, tuple(reads))
+
+    def _spans(self, query: str, pieces: list[Candidate], signals) -> list[Read]:
+        """The reader on the pieces the rule chose: their short answers and the
+        calibrated probability that the first one answers."""
+        cfg = self.config.answer
+        contexts = [self.store.chunk(c.chunk_id).context for c in pieces]
+        readings = self.reader.read(query, list(zip(contexts, [c.text for c in pieces])))
+        return [Read(c, r.score, calibrated(features(r.score, c.score, signals), cfg), r.span)
+                for c, r in zip(pieces, readings)]
 
     def _read(self, question: str, query: str, hits: list[Hit], candidates: list[Candidate], signals) -> Trace:
         """The reader's answer: the most probable piece with its short span, or an

@@ -40,7 +40,7 @@ def write_corpus(dev: Path, root: Path, n_articles: int) -> list[dict]:
     return questions
 
 
-def score(pipeline, questions, use_reader: bool) -> dict:
+def score(pipeline, questions, role: str) -> dict:
     from qa.reader import char_f1, exact_match
     from qa.tokens import squash
 
@@ -52,7 +52,7 @@ def score(pipeline, questions, use_reader: bool) -> dict:
         covers = [h.doc_id == q["doc_id"] and h.start <= q["at"] < h.end for h in hits]
         h1 += covers[0] if covers else 0
         h5 += any(covers)
-        answer = pipeline.answerer.trace(q["question"], use_reader=use_reader).answer
+        answer = pipeline.answerer.trace(q["question"], role=role).answer
         if answer.abstained:
             abstained += 1
             continue
@@ -108,9 +108,10 @@ def main() -> None:
         print(f"{args.articles} articles, {manifest['chunk_count']} chunks (max_tokens {args.max_tokens}), "
               f"{len(questions)} questions")
         rows = {"BM25 over paragraphs": bm25_paragraphs(questions),
-                "rule (no reader)": score(pipeline, questions, use_reader=False)}
+                "rule (no reader)": score(pipeline, questions, "off")}
         if pipeline.reader is not None:
-            rows["reader"] = score(pipeline, questions, use_reader=True)
+            rows["rule + reader spans (default)"] = score(pipeline, questions, "span")
+            rows["reader answers"] = score(pipeline, questions, "answer")
         cols = ["hit@1", "hit@5", "accuracy", "short EM", "short F1", "median quote chars", "abstained"]
         print("| system | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
         for name, r in rows.items():
