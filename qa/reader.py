@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import json
 import os
 import re
@@ -30,6 +29,8 @@ from typing import Sequence
 
 import torch
 from torch import nn
+
+from .store import sha256_file
 
 try:  # the package will define it; until then a local stand-in with the same base class
     from .errors import ReaderError
@@ -233,14 +234,6 @@ def span_chars(offsets: list[tuple[int, int]], i: int, j: int, piece_len: int) -
 
 
 # --------------------------------------------------------------------------- files
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def base_weights_sha256(base_path: str | Path | None) -> str | None:
