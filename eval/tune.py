@@ -48,7 +48,7 @@ def _score(pipeline, items, config: Config) -> dict:
             "acc": s["answer_accuracy"], "rows": s["rows"]}
 
 
-def best_abstention(rows, max_false: float = 0.05) -> dict:
+def best_abstention(rows, max_false: float = 0.03) -> dict:
     """Thresholds that catch the most unanswerable items while keeping false
     abstentions on answerable ones at or under `max_false`."""
     answerable = [r["signals"] | {"correct": r["correct"]} for r in rows if r["answerable"]]
@@ -123,7 +123,7 @@ def main() -> None:
         print(f"  acc {acc:.3f} hit@1 {r1:.3f}: w_coverage {cov} w_kind {kind} w_rank {rank} answer_passages {passages}")
     acc, r1, cov, kind, rank, passages, rows = results[0]
     best = best_abstention(rows)
-    print("abstention (false abstentions <= 5% on dev):")
+    print("abstention (false abstentions <= 3% on dev):")
     print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) and not math.isnan(v) else f"{k} {v}" for k, v in best.items()))
     print("\nsuggested defaults:")
     print(f"  fusion={mode!r}, dense_weight={w}, piece_weight={pw}, w_coverage={cov}, w_kind={kind}, w_rank={rank}, answer_passages={passages},")

@@ -56,9 +56,9 @@ class AnswerSettings:
     max_answer_pieces: int = 2
     second_margin: float = 0.02  # a second piece is quoted when this close to the best
     abstain_coverage: float = 0.34  # abstain when coverage is below this ...
-    abstain_cosine: float = 0.86  # ... and the best piece is less similar than this
-    abstain_unknown: float = 0.3  # abstain when this share of key terms is not in the corpus ...
-    abstain_unknown_cosine: float = 0.85  # ... and the best piece is less similar than this
+    abstain_cosine: float = 0.85  # ... and the best piece is less similar than this
+    abstain_unknown: float = 0.4  # abstain when this share of key terms is not in the corpus ...
+    abstain_unknown_cosine: float = 0.86  # ... and the best piece is less similar than this
     abstain_kind_missing: bool = True  # abstain when a number/date question finds none
     kind_window: int = 3  # top pieces searched for the kind of answer asked for
     abstain_cosine_en: float = 0.78  # English questions: abstain below this similarity,
