@@ -109,7 +109,7 @@ class Signals:
 
     best_cosine: float  # best piece's cosine to the question
     top_dense: float  # best chunk's cosine to the question
-    coverage: float  # key-term coverage of the passage holding the best piece
+    coverage: float  # key-term coverage of the top passage or the one holding the best piece
     english: bool
     kind_missing: bool  # the question asks for a number or date and no top piece has one
     unknown: float  # share of the question's key terms that occur nowhere in the corpus
@@ -349,10 +349,10 @@ class Answerer:
     def _signals(self, query: str, keys: set[str], hits: list[Hit], candidates: list[Candidate]) -> Signals:
         coverage = 0.0
         form = self.config.index.bm25_form
-        if hits and keys:  # in the passage that holds the best piece (else the top passage)
-            best = candidates[0].chunk_id if candidates else hits[0].chunk_id
-            found = set(terms(self.store.chunk(best).embed_text, form))
-            coverage = len(keys & found) / len(keys)
+        if hits and keys:  # in the top passage or in the one holding the best piece
+            for chunk_id in {hits[0].chunk_id, *(c.chunk_id for c in candidates[:1])}:
+                found = set(terms(self.store.chunk(chunk_id).embed_text, form))
+                coverage = max(coverage, len(keys & found) / len(keys))
         kind = question_kind(query)
         top = candidates[: self.config.answer.kind_window]
         known = self.store.known_terms(keys)
