@@ -494,9 +494,16 @@ def read_paragraph(
 ) -> tuple[str, float]:
     """The best span of the most answerable sentence of `paragraph`, and that sentence's score."""
     reader = reader or _default_reader()
-    select = select or SELECT
+    spans, readings = _read_sentences(question, context, paragraph, reader)
+    return _pick(paragraph, spans, readings, select or SELECT)
+
+
+def _read_sentences(question, context, paragraph, reader):
     spans = split_sentences(paragraph) or [(0, len(paragraph))]
-    readings = reader.read(question, [(context, paragraph[a:b]) for a, b in spans])
+    return spans, reader.read(question, [(context, paragraph[a:b]) for a, b in spans])
+
+
+def _pick(paragraph, spans, readings, select: str) -> tuple[str, float]:
     key = (lambda r: r.score) if select == "score" else (lambda r: r.span_score)
     best = max(range(len(spans)), key=lambda i: (readings[i].span is not None, key(readings[i])))
     r = readings[best]
@@ -563,11 +570,19 @@ def eval_rc(
         from tqdm import tqdm
 
         it = tqdm(items, desc="rc eval", mininterval=10)
-    em = f1 = 0.0
+    selects = [select] if select else ["score", "span"]
+    em = dict.fromkeys(selects, 0.0)
+    f1 = dict.fromkeys(selects, 0.0)
     t0 = time.perf_counter()
     for title, para, q, golds in it:
-        pred, _ = read_paragraph(q, title, para, reader, select)
-        em += max(exact_match(pred, g) for g in golds)
-        f1 += max(char_f1(pred, g) for g in golds)
+        spans, readings = _read_sentences(q, title, para, reader)
+        for sel in selects:
+            pred, _ = _pick(para, spans, readings, sel)
+            em[sel] += max(exact_match(pred, g) for g in golds)
+            f1[sel] += max(char_f1(pred, g) for g in golds)
     n = max(1, len(items))
-    return {"n": len(items), "em": em / n, "f1": f1 / n, "seconds": time.perf_counter() - t0, "select": select or SELECT}
+    main = select or SELECT
+    out = {"n": len(items), "em": em[main] / n, "f1": f1[main] / n, "select": main, "seconds": time.perf_counter() - t0}
+    if len(selects) > 1:
+        out["by_select"] = {sel: {"em": em[sel] / n, "f1": f1[sel] / n} for sel in selects}
+    return out
