@@ -509,11 +509,9 @@ def bench(args):
     sents = [para["context"][a:b] for a, b in R.split_sentences(para["context"])]
     pieces = [(dev[0]["title"], (sents[i % len(sents)] * 3)[:70]) for i in range(12)]
     question = para["qas"][0]["question"]
-    for mode in ("float", "int8-top", "int8"):
+    for mode in ("none", "bf16", "top", "all"):
         t = time.perf_counter()
-        reader = R.Reader.load(weights, base=base, quantize=False)
-        if mode != "float":
-            R.quantize_model(reader.model, quantize_bottom=mode == "int8")
+        reader = R.Reader.load(weights, base=base, quantize=mode)
         load_s = time.perf_counter() - t
         enc = R.encode(reader.tokenizer, question, pieces)
         times = []
@@ -548,7 +546,7 @@ def main(argv=None):
     ap.add_argument("--eval-rc", action="store_true", help="EM/F1 on all JaQuAD dev with the gold paragraph, then exit")
     ap.add_argument("--eval-sentence", action="store_true", help="the dev-sample metrics for --weights, then exit")
     ap.add_argument("--weights", help="reader weights for --eval-rc / --eval-sentence (default: the shipped ones)")
-    ap.add_argument("--quantize", default="all", choices=["none", "top", "all"], help="int8 mode for --eval-rc / --eval-sentence")
+    ap.add_argument("--quantize", default="auto", choices=list(R.PRECISIONS), help="precision for --eval-rc / --eval-sentence (see qa.reader.PRECISIONS)")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--select", choices=["score", "span"], default=None, help="--eval-rc: pick the sentence by answerability or span score")
     ap.add_argument("--bench", action="store_true", help="load time and read() latency, then exit")

@@ -129,7 +129,7 @@ def test_weights_for_another_base_are_refused(tiny, tmp_path):
         R.Reader.load(weights, base=renamed)
 
 
-@pytest.mark.parametrize("quantize", [False, "top", "all"])
+@pytest.mark.parametrize("quantize", [False, "bf16", "top", "all"])
 def test_odd_inputs_and_span_offsets(tiny, quantize):
     root, base, _, weights = tiny
     reader = R.Reader.load(weights, base=base, quantize=quantize)
