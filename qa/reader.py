@@ -513,13 +513,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-SELECT = "score"  # how read_paragraph picks the sentence: "score" (answerability) or "span" (span_score)
+SELECT = "span"  # how read_paragraph picks the sentence: "span" (span_score; JaQuAD dev F1 .564) or "score" (answerability; .547)
 
 
 def read_paragraph(
     question: str, context: str, paragraph: str, reader: Reader | None = None, select: str | None = None
 ) -> tuple[str, float]:
-    """The best span of the most answerable sentence of `paragraph`, and that sentence's score."""
+    """The best span of `paragraph` read sentence by sentence (the sentence picked per SELECT), and that sentence's answerability score."""
     reader = reader or _default_reader()
     spans, readings = _read_sentences(question, context, paragraph, reader)
     return _pick(paragraph, spans, readings, select or SELECT)
