@@ -9,6 +9,7 @@ look at `CURRENT`, loads it and switches atomically: one answer never mixes buil
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +138,8 @@ class Pipeline:
         """Whether corpus/ changed since the live build (cheap: re-hashed only when a
         file's size or modification time changed)."""
         try:
-            seen = tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                                for p in self.config.corpus_dir.iterdir() if p.is_file()))
+            seen = tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
+                                for e in os.scandir(self.config.corpus_dir) if e.is_file()))
         except OSError:
             return False
         key = (seen, self.parts.build)

@@ -33,6 +33,18 @@ def make_project(tmp: Path, with_eval: bool = False) -> Config:
     return Config(root=tmp)
 
 
+TINY_TEXT = "# 会議\n開催場所：イタリア・ボローニャ。\n# 人材\n毎年約300名を派遣。\n"
+
+
+@pytest.fixture
+def tiny_project(tmp_path, monkeypatch) -> Config:
+    """A two-slide corpus in a temporary project; the CLI and facade load the fake embedder."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "tiny.txt").write_text(TINY_TEXT, encoding="utf-8")
+    monkeypatch.setattr("qa.embed.load_embedder", lambda config: FakeEmbedder())
+    return Config(root=tmp_path)
+
+
 def fake_pipeline_for(config: Config, embedder=None) -> Pipeline:
     """Index `config`'s corpus with the fake embedder and wire a pipeline over it."""
     embedder = embedder or FakeEmbedder()

@@ -6,23 +6,20 @@ import json
 import pytest
 
 import qa
-from conftest import REPO, FakeEmbedder, fake_pipeline_for, make_project
+from conftest import REPO, TINY_TEXT, FakeEmbedder, fake_pipeline_for, make_project
 from qa.config import Config
 from qa.corpus import load_corpus
 from qa.eval.gold import load_gold
 from qa.indexer import build_index
 from qa.pipeline import Pipeline
 
-TEXT = "# 会議\n開催場所：イタリア・ボローニャ。\n# 人材\n毎年約300名を派遣。\n"
+TEXT = TINY_TEXT
 
 
 @pytest.fixture
-def tiny(tmp_path, monkeypatch) -> Config:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "tiny.txt").write_text(TEXT, encoding="utf-8")
-    monkeypatch.setattr("qa.embed.load_embedder", lambda config: FakeEmbedder())
+def tiny(tiny_project, monkeypatch) -> Config:
     monkeypatch.setattr(qa, "_pipelines", {})
-    return Config(root=tmp_path)
+    return tiny_project
 
 
 def test_facade_search_and_ask_work_any_number_of_times(tiny):

@@ -7,22 +7,19 @@ import json
 import numpy as np
 import pytest
 
-from conftest import FakeEmbedder
+from conftest import TINY_TEXT, FakeEmbedder
 from qa import cli
 from qa.config import Config
 from qa.errors import IndexMissingError, IndexStaleError, QAError
 from qa.indexer import build_index
 from qa.store import FileStore
 
-TEXT = "# 会議\n開催場所：イタリア・ボローニャ。\n# 人材\n毎年約300名を派遣。\n"
+TEXT = TINY_TEXT
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch) -> Config:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "tiny.txt").write_text(TEXT, encoding="utf-8")
-    monkeypatch.setattr("qa.embed.load_embedder", lambda config: FakeEmbedder())
-    return Config(root=tmp_path)
+def project(tiny_project) -> Config:
+    return tiny_project
 
 
 def _live(config: Config):
