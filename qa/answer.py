@@ -16,7 +16,7 @@ import numpy as np
 from .config import AnswerSettings, Config
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
-from .tokens import normalize, terms, tokenize
+from .tokens import normalize, squash, terms, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,33 @@ def key_terms(question: str, form: str = "surface") -> list[str]:
     return out
 
 
+_YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
+_LATIN = re.compile(r"[a-z][a-z0-9\-]*[a-z0-9]|[a-z]?[0-9]+[a-z]+[0-9]*|[a-z][0-9]+")  # "satreps", "g7", "5g"
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b|\b[A-Z][0-9]+\b")  # in English questions: "OSTP", "G7"
+
+
+def subjects(question: str) -> set[str]:
+    """What the question is about, by name: proper nouns, Latin names and acronyms,
+    and years ("SATREPS", "韓国", "2026"), squashed. An answer about something else by
+    name is not an answer to it (the budget of France for the budget of SATREPS)."""
+    out = set(_YEAR.findall(normalize(question)))
+    if is_english(question):
+        return out | {squash(m) for m in _ACRONYM.findall(question)}
+    out |= set(_LATIN.findall(normalize(question)))
+    tokens = tokenize(question)
+    for i, tok in enumerate(tokens):
+        if tok.pos2 == "固有名詞" and len(tok.surface) >= 2:
+            start = i  # with the nouns that narrow it down: 東南アジア is not アジア
+            while start and tokens[start - 1].pos in ("名詞", "接頭辞") and tokens[start - 1].end == tokens[start].start:
+                start -= 1
+            out.add(squash(question[tokens[start].start: tok.end]))
+    return out
+
+
+def share_named(names: set[str], text: str) -> float:
+    return sum(n in text for n in names) / len(names) if names else 1.0
+
+
 def is_english(question: str) -> bool:
     letters = [ch for ch in question if ch.isalpha()]
     return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.7
@@ -101,6 +128,7 @@ class Candidate:
     coverage: float  # share of the question's key terms found in the piece or its context
     fits: bool  # has the kind of content the question asks for
     place: tuple[str, int] = ("", 0)  # document and slide
+    on_subject: float = 1.0  # share of the question's named subjects in the piece or its context
 
 
 @dataclass(frozen=True)
@@ -113,6 +141,7 @@ class Signals:
     english: bool
     kind_missing: bool  # the question asks for a number or date and no top piece has one
     unknown: float  # share of the question's key terms that occur nowhere in the corpus
+    off_subject: bool = False  # the best piece names none of the question's subjects
 
 
 @dataclass(frozen=True)
@@ -158,6 +187,7 @@ def abstain(s: Signals, cfg: AnswerSettings) -> bool:
         (cfg.abstain_kind_missing and s.kind_missing)
         or (s.coverage < cfg.abstain_coverage and s.best_cosine < cfg.abstain_cosine)
         or (s.unknown >= cfg.abstain_unknown and s.best_cosine < cfg.abstain_unknown_cosine)
+        or (cfg.abstain_off_subject and s.off_subject)
     )
 
 
@@ -322,10 +352,20 @@ class Answerer:
         kind = question_kind(query)
         wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
         cfg, form = self.config.answer, self.config.index.bm25_form
+        chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
+        texts = [squash(c.embed_text) for c in chunks]
+        # Subjects the corpus never names are left to Signals.unknown; ones named all
+        # over it (日本 in a Japanese policy deck) are its background, not a subject.
+        names = subjects(query)
+        freq = self.store.doc_freq(names)
+        most = cfg.subject_max_share * len(self.store)
+        named = {n for n in names if (freq[n] or any(n in t for t in texts)) and freq[n] <= most}
+        years = {n for n in named if n.isdigit()}
         out = []
-        for h_pos, hit in enumerate(hits):
-            chunk = self.store.chunk(hit.chunk_id)
+        for h_pos, (hit, chunk, text) in enumerate(zip(hits, chunks, texts)):
             context_terms = set(terms(chunk.context, form))
+            context = squash(chunk.context)
+            right_year = all(y in text for y in years)  # a slide about 2024 does not answer for 2026
             for p_pos, piece in enumerate(chunk.pieces):
                 fitting = fits(kind, piece.text)
                 if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS):
@@ -335,14 +375,18 @@ class Answerer:
                 cosine = float(hit.pieces[p_pos])
                 found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
+                # A table row is about its own subject; other pieces share their slide's.
+                where = context + squash(piece.text) if piece.kind == "row" else text
+                on_subject = share_named(named - years, where) if right_year else 0.0
                 score = (
                     cosine
                     + cfg.w_coverage * coverage
                     + cfg.w_kind * (1.0 if fitting else 0.0)
                     + cfg.w_rank / (1 + h_pos)
+                    - cfg.w_subject * (1.0 - on_subject)
                 )
                 out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,
-                                     (chunk.doc_id, chunk.slide)))
+                                     (chunk.doc_id, chunk.slide), on_subject))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -355,7 +399,7 @@ class Answerer:
                 coverage = max(coverage, len(keys & found) / len(keys))
         kind = question_kind(query)
         top = candidates[: self.config.answer.kind_window]
-        known = self.store.known_terms(keys)
+        known = {k for k, n in self.store.doc_freq(keys).items() if n}
         return Signals(
             kind_missing=kind in STRICT_KINDS and not any(c.fits for c in top),
             unknown=sum(k not in known for k in keys) / len(keys) if keys else 0.0,
@@ -363,4 +407,5 @@ class Answerer:
             top_dense=max((h.dense for h in hits), default=0.0),
             coverage=coverage,
             english=is_english(query),
+            off_subject=bool(candidates) and candidates[0].on_subject == 0.0,
         )

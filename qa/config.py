@@ -53,6 +53,8 @@ class AnswerSettings:
     w_coverage: float = 0.0  # weight of the question's key terms found in a piece
     w_kind: float = 0.06  # bonus when a piece holds the kind of answer asked for
     w_rank: float = 0.0  # bonus for pieces of higher-ranked passages
+    w_subject: float = 0.1  # penalty for a piece (with its headings) naming none of the question's subjects
+    subject_max_share: float = 0.25  # a name in more of the chunks than this is background, not a subject
     max_answer_pieces: int = 2
     second_margin: float = 0.02  # a second piece is quoted when this close to the best
     abstain_coverage: float = 0.34  # abstain when coverage is below this ...
@@ -60,6 +62,7 @@ class AnswerSettings:
     abstain_unknown: float = 0.4  # abstain when this share of key terms is not in the corpus ...
     abstain_unknown_cosine: float = 0.86  # ... and the best piece is less similar than this
     abstain_kind_missing: bool = True  # abstain when a number/date question finds none
+    abstain_off_subject: bool = True  # abstain when the best piece names none of the question's subjects
     kind_window: int = 3  # top pieces searched for the kind of answer asked for
     abstain_cosine_en: float = 0.78  # English questions: abstain below this similarity,
     abstain_unknown_en: float = 0.95  # or when (nearly) no key term occurs in the corpus

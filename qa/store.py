@@ -61,7 +61,7 @@ class Store(Protocol):
 
     def chunk(self, chunk_id: str) -> Chunk: ...
 
-    def known_terms(self, words) -> set[str]: ...
+    def doc_freq(self, words) -> dict[str, int]: ...
 
 
 # --- the live build -------------------------------------------------------------------
@@ -284,8 +284,10 @@ class FileStore:
         a, b = self._docs[doc_id]
         return [self.chunk_at(r) for r in range(a, b)]
 
-    def known_terms(self, words) -> set[str]:
-        return {w for w in words if w in self._vocab}
+    def doc_freq(self, words) -> dict[str, int]:
+        """How many chunks hold each BM25 term (0: none does)."""
+        indptr = self._bm25.scores["indptr"]
+        return {w: int(indptr[i + 1] - indptr[i]) if (i := self._vocab.get(w)) is not None else 0 for w in words}
 
 
 def _search_params(faiss, index, ranges):

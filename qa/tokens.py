@@ -37,6 +37,7 @@ class Token(NamedTuple):
     pos: str  # unidic pos1, e.g. 名詞
     lemma: str
     pos3: str = ""  # unidic pos3, e.g. 人名 for a person's name
+    pos2: str = ""  # unidic pos2, e.g. 固有名詞 for a proper noun
 
 
 _local = threading.local()
@@ -89,7 +90,7 @@ def tokenize(text: str) -> list[Token]:
             end = pos + len(word.surface)
             feature = word.feature
             lemma = getattr(feature, "lemma", None) or word.surface
-            tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma, feature.pos3 or ""))
+            tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma, feature.pos3 or "", feature.pos2 or ""))
             pos = end
     return tokens
 

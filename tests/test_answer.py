@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from qa.answer import AnswerSettings, Candidate, Signals, abstain, choose, disagree, is_english, key_terms, question_kind
+from qa.answer import (AnswerSettings, Candidate, Signals, abstain, choose, disagree, is_english, key_terms,
+                       question_kind, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -48,6 +49,9 @@ UNANSWERABLE = [
     "東京から大阪までの新幹線の所要時間は？",
     "東京都の人口は何人ですか？",
     "What is the boiling point of ethanol?",
+    # Near misses: the deck has the subject and the kind of figure, but not for each other.
+    "SATREPSの年間予算はいくらですか？",  # the only budgets nearby are France's
+    "2026年のG7科学技術大臣会合はどこで開催されますか？",  # the slide is about 2024
 ]
 
 
@@ -104,6 +108,22 @@ def test_both_horizon_europe_budgets_are_shown(real_answerer):
 )
 def test_question_kind(question, kind):
     assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    "question, named",
+    [
+        ("SATREPSの年間予算はいくらですか？", {"satreps"}),
+        ("ＳＡＴＲＥＰＳの予算は？", {"satreps"}),  # full width
+        ("韓国の大統領秘書室の首席秘書官は誰ですか？", {"韓国"}),
+        ("2026年のG7会合はどこで開かれますか？", {"2026", "g7"}),
+        ("東南アジア諸国の電子機器くずは？", {"東南アジア"}),  # not アジア: the nouns before narrow it
+        ("予算はいくらですか？", set()),
+        ("Where did the OSTP director speak in 2025?", {"ostp", "2025"}),  # English: acronyms and years only
+    ],
+)
+def test_subjects(question, named):
+    assert subjects(question) == named
 
 
 def test_key_terms_leave_out_question_words():
@@ -206,6 +226,7 @@ _SIG = dict(best_cosine=0.9, top_dense=0.9, coverage=1.0, english=False, kind_mi
         ({"english": True, "best_cosine": 0.77}, True),  # English: similarity alone
         ({"english": True, "best_cosine": 0.80, "kind_missing": True}, False),
         ({"english": True, "best_cosine": 0.82, "unknown": 1.0}, True),
+        ({"off_subject": True}, True),  # the best piece is about something else by name
     ],
 )
 def test_abstention_rule(change, abstains):
