@@ -45,7 +45,7 @@ _KINDS = {
     ),
     "date": (
         re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
-        re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}"),
+        re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}|\d\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
     ),
     "person": (re.compile(r"誰|だれ|\bwho(m|se)?\b", re.I), None),  # fits: a person's name (see fits)
     "place": (

@@ -165,6 +165,7 @@ def test_abstention_lists_related_passages(fake_answerer):
         ("percent", "研究者の３０％以上", True),
         ("date", "2024年7月9日～11日", True),
         ("date", "相談窓口を設置", False),
+        ("date", "海外の大学等において2年間研究に専念", True),  # 何年 may ask how long
         ("other", "何でも", True),
     ],
 )
