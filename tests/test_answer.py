@@ -316,3 +316,22 @@ def test_reader_second_quote_only_for_a_conflicting_figure(reads, chosen):
 
     got = choose_read([_read(*r) for r in reads], AnswerSettings())
     assert len(got) == chosen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the annual budget of SATREPS?",  # English
+        "？？ ＃＃ SATREPS 予算 ！！",  # symbols and a few words
+        "SATREPSの実施国数は？" + "研究" * 990,  # a 2,000-character paste
+        "火星探査機の着陸地点はどこですか？",  # something the deck never mentions
+    ],
+)
+def test_bad_questions_get_an_answer_or_abstention_with_a_confidence(real_answerer, question):
+    assert real_answerer.reader is not None  # the shipped reader is in the loop
+    answer = real_answerer.ask(question)
+    assert 0.0 <= answer.confidence <= 1.0
+    assert answer.abstained == (answer.answer == NOT_FOUND) and answer.abstained == (not answer.quotes)
+    if question.startswith("火星"):
+        assert answer.abstained
