@@ -56,6 +56,7 @@ _KINDS = {
 STRICT_KINDS = ("amount", "percent", "count", "date", "person")  # these need a fitting piece
 
 
+_NOTE = ("注)", "注）", "(注)", "（注）")  # not ※: in slides it marks a key figure
 _DIGITS = re.compile(r"[\d０-９][\d０-９,.，．]*")
 
 
@@ -351,6 +352,7 @@ class Answerer:
     def _candidates(self, query: str, keys: set[str], hits: list[Hit]) -> list[Candidate]:
         kind = question_kind(query)
         wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
+        wants_method = wants_source or any(w in query for w in ("集計", "調査方法", "カウント", "method"))
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         texts = [squash(c.embed_text) for c in chunks]
@@ -372,6 +374,8 @@ class Answerer:
                     continue  # headings answer only when they hold the number or date asked for
                 if piece.kind == "source" and not wants_source:
                     continue
+                if piece.text.startswith(_NOTE) and not wants_method:
+                    continue  # a chart's footnote says how it was counted, not what the deck states
                 cosine = float(hit.pieces[p_pos])
                 found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
