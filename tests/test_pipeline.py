@@ -105,10 +105,13 @@ def test_pipeline_accepts_another_store(fake_pipeline):
             self.calls.append(name)
             return getattr(self.inner, name)
 
+        def __len__(self):  # dunders are looked up on the class, not through __getattr__
+            return len(self.inner)
+
     store = Counting(fake_pipeline.store)
     other = Pipeline(fake_pipeline.config, fake_pipeline.embedder, store=store)
     assert other.ask("SATREPSの実施国数は？").citations
-    assert {"dense_search", "lexical_search", "piece_scores", "chunk"} <= set(store.calls)
+    assert {"dense_search", "lexical_search", "piece_scores", "chunk", "doc_freq"} <= set(store.calls)
 
 
 def test_config_sections_and_with_():
