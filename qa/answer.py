@@ -154,14 +154,20 @@ class Trace:
     reads: tuple = ()  # what the reader made of the candidates, most probable first
 
 
-def choose(candidates: list[Candidate], max_pieces: int, margin: float) -> list[Candidate]:
+def choose(candidates: list[Candidate], max_pieces: int, margin: float, question: str = "") -> list[Candidate]:
     """The best piece, plus runners-up that are nearly as good, or that state the same
-    thing with other figures on another slide (the corpus disagrees with itself: show both)."""
+    thing with other figures on another slide (the corpus disagrees with itself: show both).
+    When the question names the best piece's row (「材料科学」), rows it does not name
+    (「化学：…」) are other answers, not second quotes."""
     best = candidates[0]
     chosen = [best]
+    asked = squash(question)
+    named_row = bool(row_label(best.text)) and squash(row_label(best.text)) in asked
     for cand in candidates[1:]:
         if len(chosen) >= max_pieces:
             break
+        if named_row and row_label(cand.text) and squash(row_label(cand.text)) not in asked:
+            continue
         close = best.score - cand.score <= margin
         conflict = cand.place != best.place and best.score - cand.score <= 0.1 and disagree(best.text, cand.text)
         if cand.text != best.text and (close or conflict):
@@ -279,7 +285,7 @@ class Answerer:
         if role == "answer" and candidates:
             return self._read(question, query, hits, candidates, signals)
         abstained = not candidates or abstain(signals, cfg)
-        chosen = [] if abstained else choose(candidates, cfg.max_answer_pieces, cfg.second_margin)
+        chosen = [] if abstained else choose(candidates, cfg.max_answer_pieces, cfg.second_margin, query)
         reads = self._spans(query, chosen or candidates[:1], signals) if role == "span" and candidates else []
         if reads:
             p = reads[0].probability
@@ -356,13 +362,15 @@ class Answerer:
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         texts = [squash(c.embed_text) for c in chunks]
-        # Subjects the corpus never names are left to Signals.unknown; ones named all
-        # over it (日本 in a Japanese policy deck) are its background, not a subject.
+        # Subjects the corpus never names are left to Signals.unknown. Ones named all over
+        # it (日本 in a Japanese policy deck) are its background, except in a table that
+        # has a row for them: there they tell the rows apart (【国・地域】日本 vs 英国).
         names = subjects(query)
         freq = self.store.doc_freq(names)
-        most = cfg.subject_max_share * len(self.store)
-        named = {n for n in names if (freq[n] or any(n in t for t in texts)) and freq[n] <= most}
-        years = {n for n in named if n.isdigit()}
+        names = {n for n in names if freq[n] or any(n in t for t in texts)}
+        years = {n for n in names if n.isdigit()}
+        named = {n for n in names - years if freq[n] <= cfg.subject_max_share * len(self.store)}
+        background = names - years - named
         out = []
         for h_pos, (hit, chunk, text) in enumerate(zip(hits, chunks, texts)):
             context_terms = set(terms(chunk.context, form))
@@ -380,8 +388,12 @@ class Answerer:
                 found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
                 # A table row is about its own subject; other pieces share their slide's.
-                where = context + squash(piece.text) if piece.kind == "row" else text
-                on_subject = share_named(named - years, where) if right_year else 0.0
+                if piece.kind == "row":
+                    own = named | {n for n in background if n in text}
+                    on_subject = share_named(own, context + squash(piece.text))
+                else:
+                    on_subject = share_named(named, text)
+                on_subject = on_subject if right_year else 0.0
                 score = (
                     cosine
                     + cfg.w_coverage * coverage

@@ -179,6 +179,13 @@ def _cand(text, score, place=("d", 1)):
     return Candidate(0, "c", 0, text, score, score, 0.0, True, place)
 
 
+def test_a_row_the_question_does_not_name_is_no_second_quote():
+    cands = [_cand("材料科学：【1位】中国 49.8%", 0.90), _cand("化学：【1位】中国 35.3%", 0.89)]
+    assert [c.text for c in choose(cands, 2, 0.02, "韓国の材料科学分野の1位は？")] == ["材料科学：【1位】中国 49.8%"]
+    assert len(choose(cands, 2, 0.02, "韓国の材料科学と化学の1位は？")) == 2
+    assert len(choose(cands, 2, 0.02, "国際共著の1位は？")) == 2  # no row named: both are close
+
+
 @pytest.mark.parametrize(
     "scores, texts, places, chosen",
     [
