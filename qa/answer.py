@@ -56,6 +56,7 @@ _KINDS = {
 STRICT_KINDS = ("amount", "percent", "count", "date", "person")  # these need a fitting piece
 
 
+_PAGE_LABEL = re.compile(r"^\S{1,4}\s*[0-9０-９]{1,3}$")
 _NOTE = ("注)", "注）", "(注)", "（注）")  # not ※: in slides it marks a key figure
 _DIGITS = re.compile(r"[\d０-９][\d０-９,.，．]*")
 
@@ -111,6 +112,16 @@ def subjects(question: str) -> set[str]:
 
 def share_named(names: set[str], text: str) -> float:
     return sum(n in text for n in names) / len(names) if names else 1.0
+
+
+_THIS_DOCUMENT = re.compile(r"(この|本|当)(資料|文書|スライド)\s*[0-9０-９]*\s*[はをのが]|this (document|deck|presentation)", re.I)
+_DOCUMENT_FACTS = re.compile(r"作成|作った|発表|提出|出され|日付|日時|いつ|誰|部署|会議|会合|タイトル|題名|表題|who|when|title", re.I)
+
+
+def about_document(question: str) -> bool:
+    """Whether the question asks about the document itself: who made it, when, for
+    which meeting (「この資料を作成した部署は」), not what it says (「この資料によると」)."""
+    return bool(_THIS_DOCUMENT.search(question) and _DOCUMENT_FACTS.search(question))
 
 
 def is_english(question: str) -> bool:
@@ -274,9 +285,12 @@ class Answerer:
         r = self.retriever
         qvec = r.embed_query(query)
         hits = r.hits(query, cfg.answer_passages, mode, qvec=qvec, docs=docs)
+        titles: set[str] = set()
+        if hits and about_document(query):
+            hits, titles = self._with_title_pages(hits, qvec)
         keys = set(key_terms(query, self.config.index.bm25_form))
-        candidates = self._candidates(query, keys, hits)
-        signals = self._signals(query, keys, hits, candidates)
+        candidates = self._candidates(query, keys, hits, titles)
+        signals = self._signals(query, keys, hits, candidates, titles)
         best_of: dict[int, float] = {}
         for cand in candidates:
             best_of.setdefault(cand.hit, cand.score)
@@ -355,7 +369,16 @@ class Answerer:
 
     # -- scoring -----------------------------------------------------------------
 
-    def _candidates(self, query: str, keys: set[str], hits: list[Hit]) -> list[Candidate]:
+    def _with_title_pages(self, hits: list[Hit], qvec) -> tuple[list[Hit], set[str]]:
+        """The hits plus the first pages of the documents they come from: 「この資料を
+        作成した部署」 is answered by the title page, which rarely ranks by itself."""
+        docs = dict.fromkeys(self.store.chunk(h.chunk_id).doc_id for h in hits)
+        titles = {c.id for d in docs for c in self.store.first_page(d)}
+        extra = sorted(titles - {h.chunk_id for h in hits})
+        scores = self.store.piece_scores(qvec, extra) if extra else {}
+        return hits + [Hit(i, 0.0, 0.0, 0.0, scores[i]) for i in extra], titles
+
+    def _candidates(self, query: str, keys: set[str], hits: list[Hit], titles: set[str] = frozenset()) -> list[Candidate]:
         kind = question_kind(query)
         wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
         wants_method = wants_source or any(w in query for w in ("集計", "調査方法", "カウント", "method"))
@@ -382,6 +405,8 @@ class Answerer:
                     continue  # headings answer only when they hold the number or date asked for
                 if piece.kind == "source" and not wants_source:
                     continue
+                if _PAGE_LABEL.match(piece.text):
+                    continue  # 「資料 1」 labels the page; it answers nothing
                 if piece.text.startswith(_NOTE) and not wants_method:
                     continue  # a chart's footnote says how it was counted, not what the deck states
                 cosine = float(hit.pieces[p_pos])
@@ -400,16 +425,20 @@ class Answerer:
                     + cfg.w_kind * (1.0 if fitting else 0.0)
                     + cfg.w_rank / (1 + h_pos)
                     - cfg.w_subject * (1.0 - on_subject)
+                    + cfg.w_title * (hit.chunk_id in titles)
                 )
                 out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,
                                      (chunk.doc_id, chunk.slide), on_subject))
         out.sort(key=lambda c: -c.score)
         return out
 
-    def _signals(self, query: str, keys: set[str], hits: list[Hit], candidates: list[Candidate]) -> Signals:
+    def _signals(self, query: str, keys: set[str], hits: list[Hit], candidates: list[Candidate],
+                 titles: set[str] = frozenset()) -> Signals:
         coverage = 0.0
         form = self.config.index.bm25_form
-        if hits and keys:  # in the top passage or in the one holding the best piece
+        if candidates and candidates[0].chunk_id in titles:
+            coverage = 1.0  # the document's own title page answers a question about the document
+        elif hits and keys:  # in the top passage or in the one holding the best piece
             for chunk_id in {hits[0].chunk_id, *(c.chunk_id for c in candidates[:1])}:
                 found = set(terms(self.store.chunk(chunk_id).embed_text, form))
                 coverage = max(coverage, len(keys & found) / len(keys))

@@ -54,6 +54,7 @@ class AnswerSettings:
     w_kind: float = 0.06  # bonus when a piece holds the kind of answer asked for
     w_rank: float = 0.0  # bonus for pieces of higher-ranked passages
     w_subject: float = 0.1  # penalty for a piece (with its headings) naming none of the question's subjects
+    w_title: float = 0.1  # bonus for a document's first page when the question is about the document itself
     subject_max_share: float = 0.25  # a name in more of the chunks than this is background, not a subject
     max_answer_pieces: int = 2
     second_margin: float = 0.02  # a second piece is quoted when this close to the best

@@ -63,6 +63,8 @@ class Store(Protocol):
 
     def doc_freq(self, words) -> dict[str, int]: ...
 
+    def first_page(self, doc_id: str) -> list[Chunk]: ...
+
 
 # --- the live build -------------------------------------------------------------------
 
@@ -283,6 +285,14 @@ class FileStore:
         """Every chunk of one document, in order (for showing a whole slide)."""
         a, b = self._docs[doc_id]
         return [self.chunk_at(r) for r in range(a, b)]
+
+    def first_page(self, doc_id: str) -> list[Chunk]:
+        """The chunks of a document's first slide or page (its title page)."""
+        a, b = self._docs[doc_id]
+        out = [self.chunk_at(a)] if a < b else []
+        while a + len(out) < b and (c := self.chunk_at(a + len(out))).slide == out[0].slide:
+            out.append(c)
+        return out
 
     def doc_freq(self, words) -> dict[str, int]:
         """How many chunks hold each BM25 term (0: none does)."""

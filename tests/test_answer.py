@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qa.answer import (AnswerSettings, Candidate, Signals, abstain, choose, disagree, is_english, key_terms,
-                       question_kind, subjects)
+from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, choose, disagree, is_english,
+                       key_terms, question_kind, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -34,6 +34,7 @@ ANSWERABLE = [
     ("OECDの科学技術における国際協力の勧告は何年に改定されましたか？", "2021年", 33),
     ("「科学外交の新たなフロンティア」を発表したのはどこですか？", "米国科学振興協会", 32),
     ("EU・ASEAN戦略的パートナーシップが締結されたのはいつですか？", "2020年12月", 15),
+    ("本資料はいつ作成されましたか？", "2025年5月22日", 1),  # about the document: its title page
 ]
 
 ENGLISH = [
@@ -52,6 +53,7 @@ UNANSWERABLE = [
     # Near misses: the deck has the subject and the kind of figure, but not for each other.
     "SATREPSの年間予算はいくらですか？",  # the only budgets nearby are France's
     "2026年のG7科学技術大臣会合はどこで開催されますか？",  # the slide is about 2024
+    "この資料に火星探査の記載はありますか？",  # about its content, not the title page
 ]
 
 
@@ -124,6 +126,21 @@ def test_question_kind(question, kind):
 )
 def test_subjects(question, named):
     assert subjects(question) == named
+
+
+@pytest.mark.parametrize(
+    "question, about",
+    [
+        ("この資料を作成した部署はどこですか？", True),
+        ("本資料はどの会議に提出されましたか？", True),
+        ("この資料1は何という会合に出されたものですか？", True),
+        ("この資料によると、G7会合はいつですか？", False),  # what it says, not the document
+        ("この資料に火星探査の記載はありますか？", False),
+        ("G7会合はいつですか？", False),
+    ],
+)
+def test_about_document(question, about):
+    assert about_document(question) is about
 
 
 def test_key_terms_leave_out_question_words():

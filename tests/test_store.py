@@ -144,3 +144,13 @@ def test_index_type_is_configurable(tmp_path, index_type, expected):
     assert len(hits) == 3
     with pytest.raises(IndexStaleError, match="index_type"):
         FileStore.load(config.with_(index_type="hnsw" if index_type != "hnsw" else "flat"))
+
+
+def test_first_page_and_doc_freq(fake_pipeline):
+    store = fake_pipeline.store
+    doc = store.documents()[0]["doc_id"]
+    first = store.first_page(doc)
+    assert first and {c.slide for c in first} == {1}
+    assert [c.id for c in first] == [c.id for c in store.doc_chunks(doc) if c.slide == 1]
+    freq = store.doc_freq(["satreps", "no-such-term"])
+    assert 0 < freq["satreps"] < len(store) and freq["no-such-term"] == 0
