@@ -219,10 +219,16 @@ def heuristic_confidence(s: Signals, cfg: AnswerSettings, abstained: bool) -> fl
     return float(1.0 - p if abstained else p)
 
 
+_FIRST_FIELD = re.compile(r"【[^】]{1,20}】\s*([^【]{1,30}?)\s*(?:【|$)")
+
+
 def row_label(text: str) -> str:
-    """A table row's label: 「化学：【1位】中国…」 -> 「化学」."""
+    """A table row's label: 「化学：【1位】中国…」 -> 「化学」, 「【国・地域】日本 【設置年】…」 -> 「日本」."""
     head, sep, _ = text.partition("：")
-    return head if sep and len(head) <= 30 else ""
+    if sep and len(head) <= 30 and not head.startswith("【"):
+        return head
+    first = _FIRST_FIELD.match(text)
+    return first.group(1) if first else ""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, choose, disagree, is_english,
-                       key_terms, question_kind, subjects)
+                       key_terms, question_kind, row_label, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -141,6 +141,20 @@ def test_subjects(question, named):
 )
 def test_about_document(question, about):
     assert about_document(question) is about
+
+
+@pytest.mark.parametrize(
+    "text, label",
+    [
+        ("化学：【1位】中国 35.3%", "化学"),
+        ("【国・地域】日本 【顧問名称・設置時期】外務大臣 科学技術顧問", "日本"),
+        ("【国際会議名称】G7科学技術顧問ラウンドテーブル 【開催時期、場所】2023/3/24", "G7科学技術顧問ラウンドテーブル"),
+        ("予算：【複数年研究計画法（LPR）】250億ユーロ", "予算"),
+        ("毎年約300名の若手研究者を派遣。", ""),
+    ],
+)
+def test_row_label(text, label):
+    assert row_label(text) == label
 
 
 def test_key_terms_leave_out_question_words():
