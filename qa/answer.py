@@ -219,6 +219,23 @@ def heuristic_confidence(s: Signals, cfg: AnswerSettings, abstained: bool) -> fl
     return float(1.0 - p if abstained else p)
 
 
+_FIELD = re.compile(r"【([^】]{1,20})】\s*([^【]*?)\s*(?=【|$)")
+_GENERIC_END = re.compile(r"(年|数|名称|時期)$")
+
+
+def field_span(question: str, text: str) -> tuple[int, int] | None:
+    """In a 【field】value row, the span of the value of the field the question names
+    (「プロジェクト数は？」 -> 「45プロジェクト」; 「いつ設置」 names 【設置年】), else None."""
+    asked, best = squash(question), None
+    for m in _FIELD.finditer(text):
+        name = squash(m.group(1))
+        stem = _GENERIC_END.sub("", name)
+        if m.group(2) and (name in asked or (len(stem) >= 2 and stem in asked)):
+            if best is None or len(name) > best[0]:
+                best = (len(name), m.span(2))
+    return best[1] if best else None
+
+
 _FIRST_FIELD = re.compile(r"【[^】]{1,20}】\s*([^【]{1,30}?)\s*(?:【|$)")
 
 
@@ -321,6 +338,7 @@ class Answerer:
             answer = Answer(question, True, (), related, confidence=confidence)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
         spans = [r.span for r in reads] or [None] * len(chosen)
+        spans = [field_span(query, c.text) or sp for c, sp in zip(chosen, spans)]
         citations, quotes = self.cite(hits, [(c.hit, c.chunk_id, c.piece, sp) for c, sp in zip(chosen, spans)])
         short = quotes[0].text[spans[0][0]: spans[0][1]] if spans[0] else None
         answer = Answer(question, False, quotes, citations, short_answer=short, confidence=confidence)
@@ -351,8 +369,9 @@ class Answerer:
             answer = Answer(question, True, (), related, confidence=1.0 - best.probability)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
         chosen = choose_read(reads, cfg)
-        citations, quotes = self.cite(hits, [(r.cand.hit, r.cand.chunk_id, r.cand.piece, r.span) for r in chosen])
-        short = best.cand.text[best.span[0]: best.span[1]] if best.span else None
+        spans = [field_span(query, r.cand.text) or r.span for r in chosen]
+        citations, quotes = self.cite(hits, [(r.cand.hit, r.cand.chunk_id, r.cand.piece, sp) for r, sp in zip(chosen, spans)])
+        short = best.cand.text[spans[0][0]: spans[0][1]] if spans[0] else None
         answer = Answer(question, False, quotes, citations, short_answer=short, confidence=best.probability)
         return Trace(answer, signals, ranking, candidates, tuple(reads))
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, choose, disagree, is_english,
-                       key_terms, question_kind, row_label, subjects)
+from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, choose, disagree, field_span,
+                       is_english, key_terms, question_kind, row_label, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -155,6 +155,21 @@ def test_about_document(question, about):
 )
 def test_row_label(text, label):
     assert row_label(text) == label
+
+
+@pytest.mark.parametrize(
+    "question, text, short",
+    [
+        ("アフリカでのプロジェクト数は？", "【地域名】アフリカ 【実施国数】21か国 【プロジェクト数】45プロジェクト", "45プロジェクト"),
+        ("アフリカの実施国数は？", "【地域名】アフリカ 【実施国数】21か国 【プロジェクト数】45プロジェクト", "21か国"),
+        ("日本の顧問はいつ設置されましたか", "【国・地域】日本 【設置年】2015 2022 【所属機関】外務省", "2015 2022"),
+        ("化学分野の2位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", "ドイツ 9.7%"),
+        ("予算はいくら？", "【地域名】アフリカ 【実施国数】21か国", None),  # no field named
+    ],
+)
+def test_field_span(question, text, short):
+    span = field_span(question, text)
+    assert (text[span[0]: span[1]] if span else None) == short
 
 
 def test_key_terms_leave_out_question_words():
