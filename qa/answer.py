@@ -57,7 +57,6 @@ STRICT_KINDS = ("amount", "percent", "count", "date", "person")  # these need a 
 
 
 _PAGE_LABEL = re.compile(r"^\S{1,4}\s*[0-9０-９]{1,3}$")
-_NOTE = ("注)", "注）", "(注)", "（注）")  # not ※: in slides it marks a key figure
 _DIGITS = re.compile(r"[\d０-９][\d０-９,.，．]*")
 
 
@@ -110,8 +109,19 @@ def subjects(question: str) -> set[str]:
     return out
 
 
+# Names the deck writes one way and people another (アメリカ for 米国): any form counts.
+_ALIASES = (("米国", "アメリカ", "アメリカ合衆国", "合衆国"), ("英国", "イギリス"), ("eu", "欧州連合"),
+            ("中国", "中華人民共和国"), ("韓国", "大韓民国"), ("日本", "我が国", "わが国"),
+            ("asean", "東南アジア諸国連合"), ("oecd", "経済協力開発機構"))
+_FORMS = {name: group for group in _ALIASES for name in group}
+
+
+def forms(name: str) -> tuple[str, ...]:
+    return _FORMS.get(name, (name,))
+
+
 def share_named(names: set[str], text: str) -> float:
-    return sum(n in text for n in names) / len(names) if names else 1.0
+    return sum(any(f in text for f in forms(n)) for n in names) / len(names) if names else 1.0
 
 
 _THIS_DOCUMENT = re.compile(r"(この|本|当)(資料|文書|スライド)\s*[0-9０-９]*\s*[はをのが]|this (document|deck|presentation)", re.I)
@@ -406,7 +416,6 @@ class Answerer:
     def _candidates(self, query: str, keys: set[str], hits: list[Hit], titles: set[str] = frozenset()) -> list[Candidate]:
         kind = question_kind(query)
         wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
-        wants_method = wants_source or any(w in query for w in ("集計", "調査方法", "カウント", "method"))
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         texts = [squash(c.embed_text) for c in chunks]
@@ -414,8 +423,9 @@ class Answerer:
         # it (日本 in a Japanese policy deck) are its background, except in a table that
         # has a row for them: there they tell the rows apart (【国・地域】日本 vs 英国).
         names = subjects(query)
-        freq = self.store.doc_freq(names)
-        names = {n for n in names if freq[n] or any(n in t for t in texts)}
+        counts = self.store.doc_freq({f for n in names for f in forms(n)})
+        freq = {n: max(counts[f] for f in forms(n)) for n in names}
+        names = {n for n in names if freq[n] or any(f in t for f in forms(n) for t in texts)}
         years = {n for n in names if n.isdigit()}
         named = {n for n in names - years if freq[n] <= cfg.subject_max_share * len(self.store)}
         background = names - years - named
@@ -432,14 +442,12 @@ class Answerer:
                     continue
                 if _PAGE_LABEL.match(piece.text):
                     continue  # 「資料 1」 labels the page; it answers nothing
-                if piece.text.startswith(_NOTE) and not wants_method:
-                    continue  # a chart's footnote says how it was counted, not what the deck states
                 cosine = float(hit.pieces[p_pos])
                 found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
                 # A table row is about its own subject; other pieces share their slide's.
                 if piece.kind == "row":
-                    own = named | {n for n in background if n in text}
+                    own = named | {n for n in background if any(f in text for f in forms(n))}
                     on_subject = share_named(own, context + squash(piece.text))
                 else:
                     on_subject = share_named(named, text)
