@@ -382,10 +382,20 @@ class Reader:
         return results  # type: ignore[return-value]
 
 
+_EDGE = set("：:、，,。．・●◆■□○-–—|")  # never the first or last character of a short answer
+
+
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a].isspace():
+    """The span without edge white space and punctuation, and within one 【field】 value
+    of a slide's table row (「14か国 【プロジェクト数」 -> 「14か国」)."""
+    part = text[a:b]
+    if "【" in part and part.index("【") > 0 and part[: part.index("【")].strip():
+        b = a + part.index("【")
+    elif "】" in part and part[part.rindex("】") + 1:].strip():
+        a += part.rindex("】") + 1
+    while a < b and (text[a].isspace() or text[a] in _EDGE):
         a += 1
-    while b > a and text[b - 1].isspace():
+    while b > a and (text[b - 1].isspace() or text[b - 1] in _EDGE):
         b -= 1
     return a, b
 

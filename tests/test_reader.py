@@ -212,3 +212,18 @@ def test_real_reader_finds_the_number():
     )
     assert good.span is not None and piece[good.span[0] : good.span[1]] == "約300名"
     assert good.score > other.score
+
+
+@pytest.mark.parametrize(
+    "text, short",
+    [
+        ("14か国 【プロジェクト数", "14か国"),  # never across a 【field】 marker
+        ("FA)】●フランス国立研究機構", "フランス国立研究機構"),
+        ("：2024年5月", "2024年5月"),  # no edge punctuation
+        ("「A I の光と影」", "「A I の光と影」"),  # balanced quotes stay
+        ("。、", ""),
+    ],
+)
+def test_span_trimming(text, short):
+    a, b = R._trim(text, 0, len(text))
+    assert text[a:b] == short
