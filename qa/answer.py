@@ -150,7 +150,7 @@ class Candidate:
     coverage: float  # share of the question's key terms found in the piece or its context
     fits: bool  # has the kind of content the question asks for
     place: tuple[str, int] = ("", 0)  # document and slide
-    on_subject: float = 1.0  # share of the question's named subjects in the piece or its context
+    on_subject: float = 1.0  # share of the question's subjects named by the row (or the slide); 0 for a wrong year
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class Signals:
     english: bool
     kind_missing: bool  # the question asks for a number or date and no top piece has one
     unknown: float  # share of the question's key terms that occur nowhere in the corpus
-    off_subject: bool = False  # the best piece names none of the question's subjects
+    off_subject: bool = False  # the best piece names none of the question's subjects, or not its year
 
 
 @dataclass(frozen=True)
@@ -419,16 +419,7 @@ class Answerer:
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         texts = [squash(c.embed_text) for c in chunks]
-        # Subjects the corpus never names are left to Signals.unknown. Ones named all over
-        # it (日本 in a Japanese policy deck) are its background, except in a table that
-        # has a row for them: there they tell the rows apart (【国・地域】日本 vs 英国).
-        names = subjects(query)
-        counts = self.store.doc_freq({f for n in names for f in forms(n)})
-        freq = {n: max(counts[f] for f in forms(n)) for n in names}
-        names = {n for n in names if freq[n] or any(f in t for f in forms(n) for t in texts)}
-        years = {n for n in names if n.isdigit()}
-        named = {n for n in names - years if freq[n] <= cfg.subject_max_share * len(self.store)}
-        background = names - years - named
+        named, background, years = self._subjects(query, texts)
         out = []
         for h_pos, (hit, chunk, text) in enumerate(zip(hits, chunks, texts)):
             context_terms = set(terms(chunk.context, form))
@@ -464,6 +455,19 @@ class Answerer:
                                      (chunk.doc_id, chunk.slide), on_subject))
         out.sort(key=lambda c: -c.score)
         return out
+
+    def _subjects(self, query: str, texts: list[str]) -> tuple[set[str], set[str], set[str]]:
+        """The question's named subjects, its background names and its years. Subjects
+        the corpus never names are left to Signals.unknown. Names found all over it
+        (日本 in a Japanese policy deck) are background, which counts only in a table
+        that has a row for them: there they tell the rows apart (【国・地域】日本 vs 英国)."""
+        names = subjects(query)
+        counts = self.store.doc_freq({f for n in names for f in forms(n)})
+        freq = {n: max(counts[f] for f in forms(n)) for n in names}
+        names = {n for n in names if freq[n] or any(f in t for f in forms(n) for t in texts)}
+        years = {n for n in names if n.isdigit()}
+        named = {n for n in names - years if freq[n] <= self.config.answer.subject_max_share * len(self.store)}
+        return named, names - years - named, years
 
     def _signals(self, query: str, keys: set[str], hits: list[Hit], candidates: list[Candidate],
                  titles: set[str] = frozenset()) -> Signals:
