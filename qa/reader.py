@@ -1,14 +1,14 @@
 """A cross-encoder reader: is this piece an answer to the question, and where in it?
 
-The reader is multilingual-e5-small with its top four layers (8-11) fine-tuned on
+The reader is multilingual-e5-small with its top six layers (6-11) fine-tuned on
 JaQuAD and two small heads on top:
 
 - an answerability logit from the ``<s>`` hidden state;
 - start/end logits per token, of which only tokens of the piece compete for a span.
 
-Layers 0-7 and the embeddings are the unchanged e5-small ones, so the reader shares
-them with the embedder already in memory and ships only layers 8-11 + heads
-(fp16 safetensors, ~14 MB) in ``qa/reader_weights/``.
+Layers 0-5 and the embeddings are the unchanged e5-small ones, so the reader shares
+them with the embedder already in memory and ships only layers 6-11 + heads
+(fp16 safetensors, ~21 MB) in ``qa/reader_weights/``.
 
 Input: ``question`` as the first segment, ``f"{context}\\n{piece}"`` as the second,
 at most ``MAX_LEN`` tokens, only the second segment truncated.
@@ -42,20 +42,20 @@ except ImportError:  # pragma: no cover - depends on the state of errors.py
 
 
 BASE_MODEL_ID = "intfloat/multilingual-e5-small"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: layers 6-11 (1 had 8-11; six trainable layers learned far faster)
 MAX_LEN = 128  # tokens of question + context + piece
 MAX_QUESTION_TOKENS = 48  # longer questions are cut so the piece keeps room
 MAX_CONTEXT_CHARS = 48  # heading paths are cut to this many characters
 MAX_SPAN = 30  # tokens
-SPLIT = 8  # layers [0, SPLIT) are the base's, [SPLIT, n) are the reader's
+SPLIT = 6  # layers [0, SPLIT) are the base's, [SPLIT, n) are the reader's
 WEIGHTS = Path(__file__).resolve().parent / "reader_weights" / "reader.safetensors"
 PROBE_LAYER = SPLIT - 1  # a frozen layer whose values identify the base model
 PROBE_SIZE = 64
-# Precision of Reader.load (measured on 2 Zen 4 cores, 12 pieces of ~68 tokens, JaQuAD dev sample F1/EM):
-#   "none"  float32                                   ~240 ms  F1 .685 EM .481
-#   "bf16"  everything under bf16 autocast            ~136 ms  F1 .685 EM .481  (needs CPU bf16 support)
-#   "top"   int8 dynamic for the reader's own layers   ~188 ms  F1 .680 EM .469
-#   "all"   also int8 copies of the shared layers      ~111 ms  F1 .565 EM .332  (not recommended)
+# Precision of Reader.load (format 2, 2 Zen 4 cores, read() of 12 pieces of ~68 tokens):
+#   "none"  float32                                   ~263 ms
+#   "bf16"  everything under bf16 autocast            ~172 ms  (needs CPU bf16 support; dev F1 .796 vs .798 float32)
+#   "top"   int8 dynamic for the reader's own layers   ~190 ms
+#   "all"   also int8 copies of the shared layers      ~128 ms  (format 1 lost 12 points of F1 with it: not recommended)
 #   "auto"  "bf16" where the CPU has native bf16, else "top"
 PRECISIONS = ("none", "bf16", "top", "all", "auto")
 QUANTIZE = "auto"

@@ -71,7 +71,7 @@ def test_export_load_round_trip(tiny):
     root, base, model, weights = tiny
     side = json.loads(R.sidecar(weights).read_text())
     assert side["sha256"] == R.sha256_file(weights)
-    assert side["base_weights_sha256"] == "tiny-sha" and side["layers"] == [8, 9, 10, 11]
+    assert side["base_weights_sha256"] == "tiny-sha" and side["layers"] == [6, 7, 8, 9, 10, 11]
     assert side["base_model"] == R.BASE_MODEL_ID and side["format"] == R.FORMAT_VERSION
     reader = R.Reader.load(weights, base=base, quantize=False)
     assert reader.model.base is base  # shared, not copied
@@ -90,7 +90,7 @@ def test_export_load_round_trip(tiny):
         keys = list(f.keys())
         assert all(f.get_tensor(k).dtype == torch.float16 for k in keys)
     assert keys and all(k.startswith(("top.", "span_head.", "cls_head.")) for k in keys)
-    assert {k.split(".")[1] for k in keys if k.startswith("top.")} == {"0", "1", "2", "3"}
+    assert {k.split(".")[1] for k in keys if k.startswith("top.")} == {"0", "1", "2", "3", "4", "5"}
 
 
 def test_load_without_sidecar_or_file(tiny, tmp_path):
