@@ -183,11 +183,13 @@ def choose(candidates: list[Candidate], max_pieces: int, margin: float, question
     best = candidates[0]
     chosen = [best]
     asked = squash(question)
-    named_row = bool(row_label(best.text)) and squash(row_label(best.text)) in asked
+    label = squash(row_label(best.text))
+    named_row = bool(label) and label in asked
     for cand in candidates[1:]:
         if len(chosen) >= max_pieces:
             break
-        if named_row and row_label(cand.text) and squash(row_label(cand.text)) not in asked:
+        other = squash(row_label(cand.text))
+        if named_row and other and other not in asked:
             continue
         close = best.score - cand.score <= margin
         conflict = cand.place != best.place and best.score - cand.score <= 0.1 and disagree(best.text, cand.text)
@@ -246,16 +248,19 @@ def field_span(question: str, text: str) -> tuple[int, int] | None:
     return best[1] if best else None
 
 
-_FIRST_FIELD = re.compile(r"【[^】]{1,20}】\s*([^【]{1,30}?)\s*(?:【|$)")
-
-
 def row_label(text: str) -> str:
     """A table row's label: 「化学：【1位】中国…」 -> 「化学」, 「【国・地域】日本 【設置年】…」 -> 「日本」."""
     head, sep, _ = text.partition("：")
     if sep and len(head) <= 30 and not head.startswith("【"):
         return head
-    first = _FIRST_FIELD.match(text)
-    return first.group(1) if first else ""
+    first = _FIELD.match(text)
+    return first.group(2) if first and len(first.group(2)) <= 30 else ""
+
+
+def _short(quotes: tuple[Quote, ...]) -> str | None:
+    """The first quote's short answer, if it has one."""
+    span = quotes[0].span if quotes else None
+    return quotes[0].text[span[0]: span[1]] if span else None
 
 
 @dataclass(frozen=True)
@@ -348,10 +353,8 @@ class Answerer:
             answer = Answer(question, True, (), related, confidence=confidence)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
         spans = [r.span for r in reads] or [None] * len(chosen)
-        spans = [field_span(query, c.text) or sp for c, sp in zip(chosen, spans)]
-        citations, quotes = self.cite(hits, [(c.hit, c.chunk_id, c.piece, sp) for c, sp in zip(chosen, spans)])
-        short = quotes[0].text[spans[0][0]: spans[0][1]] if spans[0] else None
-        answer = Answer(question, False, quotes, citations, short_answer=short, confidence=confidence)
+        citations, quotes = self.cite(query, hits, list(zip(chosen, spans)))
+        answer = Answer(question, False, quotes, citations, short_answer=_short(quotes), confidence=confidence)
         return Trace(answer, signals, ranking, candidates, tuple(reads))
 
     def _spans(self, query: str, pieces: list[Candidate], signals) -> list[Read]:
@@ -367,11 +370,7 @@ class Answerer:
         """The reader's answer: the most probable piece with its short span, or an
         abstention when even that is below the calibrated threshold."""
         cfg = self.config.answer
-        pool = candidates[: cfg.reader_pieces]
-        contexts = [self.store.chunk(c.chunk_id).context for c in pool]
-        readings = self.reader.read(query, list(zip(contexts, [c.text for c in pool])))
-        reads = sorted((Read(c, r.score, calibrated(features(r.score, c.score, signals), cfg), r.span)
-                        for c, r in zip(pool, readings)), key=lambda r: -r.choice(cfg))
+        reads = sorted(self._spans(query, candidates[: cfg.reader_pieces], signals), key=lambda r: -r.choice(cfg))
         best = reads[0]
         ranking = list(dict.fromkeys([r.cand.chunk_id for r in reads] + [h.chunk_id for h in hits]))
         if best.probability < cfg.reader_threshold:
@@ -379,27 +378,26 @@ class Answerer:
             answer = Answer(question, True, (), related, confidence=1.0 - best.probability)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
         chosen = choose_read(reads, cfg)
-        spans = [field_span(query, r.cand.text) or r.span for r in chosen]
-        citations, quotes = self.cite(hits, [(r.cand.hit, r.cand.chunk_id, r.cand.piece, sp) for r, sp in zip(chosen, spans)])
-        short = best.cand.text[spans[0][0]: spans[0][1]] if spans[0] else None
-        answer = Answer(question, False, quotes, citations, short_answer=short, confidence=best.probability)
+        citations, quotes = self.cite(query, hits, [(r.cand, r.span) for r in chosen])
+        answer = Answer(question, False, quotes, citations, short_answer=_short(quotes), confidence=best.probability)
         return Trace(answer, signals, ranking, candidates, tuple(reads))
 
-    def cite(self, hits: list[Hit], picks) -> tuple[tuple[Passage, ...], tuple[Quote, ...]]:
-        """Citations and quotes for picks of (hit position, chunk id, piece index, span)."""
+    def cite(self, query: str, hits: list[Hit], picks) -> tuple[tuple[Passage, ...], tuple[Quote, ...]]:
+        """Citations and quotes for picks of (candidate, short-answer span or None). The
+        value of a 【field】 the question names is the span whoever picked the piece."""
         citations: list[Passage] = []
         cited: dict[str, int] = {}
         quotes = []
-        for h_pos, chunk_id, p_pos, span in picks:
-            if chunk_id not in cited:
-                citations.append(self.retriever.passage(hits[h_pos], len(citations) + 1))
-                cited[chunk_id] = len(citations)
-            chunk = self.store.chunk(chunk_id)
-            piece = chunk.pieces[p_pos]
+        for cand, span in picks:
+            if cand.chunk_id not in cited:
+                citations.append(self.retriever.passage(hits[cand.hit], len(citations) + 1))
+                cited[cand.chunk_id] = len(citations)
+            chunk = self.store.chunk(cand.chunk_id)
+            piece = chunk.pieces[cand.piece]
             label = chunk.title
             if piece.kind == "row" and row_label(piece.text):
                 label = f"{chunk.title} / {row_label(piece.text)}"
-            quotes.append(Quote(piece.text, cited[chunk_id], span, label))
+            quotes.append(Quote(piece.text, cited[cand.chunk_id], field_span(query, piece.text) or span, label))
         return tuple(citations), tuple(quotes)
 
     # -- scoring -----------------------------------------------------------------
@@ -425,6 +423,7 @@ class Answerer:
             context_terms = set(terms(chunk.context, form))
             context = squash(chunk.context)
             right_year = all(y in text for y in years)  # a slide about 2024 does not answer for 2026
+            row_names = named | {n for n in background if any(f in text for f in forms(n))}
             for p_pos, piece in enumerate(chunk.pieces):
                 fitting = fits(kind, piece.text)
                 if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS):
@@ -437,12 +436,12 @@ class Answerer:
                 found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
                 # A table row is about its own subject; other pieces share their slide's.
-                if piece.kind == "row":
-                    own = named | {n for n in background if any(f in text for f in forms(n))}
-                    on_subject = share_named(own, context + squash(piece.text))
+                if not right_year:
+                    on_subject = 0.0
+                elif piece.kind == "row":
+                    on_subject = share_named(row_names, context + squash(piece.text))
                 else:
                     on_subject = share_named(named, text)
-                on_subject = on_subject if right_year else 0.0
                 score = (
                     cosine
                     + cfg.w_coverage * coverage
