@@ -164,6 +164,7 @@ class Signals:
     kind_missing: bool  # the question asks for a number or date and no top piece has one
     unknown: float  # share of the question's key terms that occur nowhere in the corpus
     off_subject: bool = False  # the best piece names none of the question's subjects, or not its year
+    title_page: bool = False  # a question about the document, and the best piece is on its title page
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,9 @@ def disagree(a: str, b: str) -> bool:
 
 
 def abstain(s: Signals, cfg: AnswerSettings) -> bool:
-    """The hand-calibrated abstention rule (used when no reader is loaded)."""
+    """The hand-calibrated abstention rule (the reader, when loaded, may still doubt its pick)."""
+    if s.title_page:  # similarity and key terms say little there, in English least of all
+        return False
     if s.english:  # key terms rarely match the Japanese text, so lean on similarity
         return s.best_cosine < cfg.abstain_cosine_en or (
             s.unknown >= cfg.abstain_unknown_en and s.best_cosine < cfg.abstain_unknown_cosine_en
@@ -472,7 +475,8 @@ class Answerer:
                  titles: set[str] = frozenset()) -> Signals:
         coverage = 0.0
         form = self.config.index.bm25_form
-        if candidates and candidates[0].chunk_id in titles:
+        title_page = bool(candidates) and candidates[0].chunk_id in titles
+        if title_page:
             coverage = 1.0  # the document's own title page answers a question about the document
         elif hits and keys:  # in the top passage or in the one holding the best piece
             for chunk_id in {hits[0].chunk_id, *(c.chunk_id for c in candidates[:1])}:
@@ -489,4 +493,5 @@ class Answerer:
             coverage=coverage,
             english=is_english(query),
             off_subject=bool(candidates) and candidates[0].on_subject == 0.0,
+            title_page=title_page,
         )
