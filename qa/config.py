@@ -78,9 +78,9 @@ class AnswerSettings:
     reader_pieces: int = 12  # candidate pieces the reader reads, best by the scores above
     reader_weight: float = 0.005  # the reader's logit in a piece's choice: score + weight * logit
     # probability = sigmoid(coefs . features + shift), features as in qa.answer.FEATURES
-    reader_coefs: tuple = (0.3205, 22.8155, 3.6530, -2.6297, 2.5175, 1.5092)
-    reader_shift: float = -22.6318
-    reader_threshold: float = 0.1842  # abstain below this probability (0% false abstentions on dev)
+    reader_coefs: tuple = (0.0066, 29.8315, 4.7466, -2.9695, 1.6728, 2.6057)
+    reader_shift: float = -29.9541
+    reader_threshold: float = 0.1967  # abstain below this probability (0% false abstentions on dev)
     reader_second: float = 0.2  # a second quote must itself be at least this probable (dev: 0.5 and 0.9 cost accuracy)
 
 
