@@ -260,6 +260,52 @@ def row_label(text: str) -> str:
     return first.group(2) if first and len(first.group(2)) <= 30 else ""
 
 
+_YEAR_BEFORE = re.compile(r"((?:19|20)[0-9]{2})\s*年\s*$")
+
+
+_NUM = r"約?[0-9][0-9,.]*\s*"
+# What a short answer of a strict kind looks like, to find one in the quote when the reader's isn't.
+_VALUES = {
+    "amount": re.compile(_NUM + r"(兆|億|万|千)*\s*(円|ドル|ユーロ|ウォン|元|ポンド)"),
+    "percent": re.compile(_NUM + r"(%|％|割)"),
+    "count": re.compile(_NUM + r"(か国|カ国|ヶ国|名|人|件|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍|拠点)"
+                        r"|約?(?!(19|20)[0-9]{2})[0-9][0-9,.]*(?![0-9,.]*\s*[年月日])"),  # a bare number, not a date
+    "date": re.compile(r"(19|20)[0-9]{2}\s*([年./]\s*[0-9]{1,2}\s*[月./]?(\s*[0-9]{1,2}\s*日?)?|年度?)"
+                       r"|令和\s*[0-9]+\s*年度?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
+                       r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
+}
+
+
+def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """For a question asking for an amount, share, count or date: the reader's span if
+    it holds one, else the value of that kind in `text` nearest to it (「いつ」 read as
+    a meeting's name -> the date beside it)."""
+    pattern = _VALUES.get(question_kind(question))
+    if span is None or pattern is None or pattern.search(text[span[0]: span[1]]):
+        return span
+    found = [m.span() for m in pattern.finditer(text)]
+    a, b = span  # nearest by the gap between them; on a tie the one after (「フランス2030は540億ユーロ」)
+    return min(found, key=lambda f: (max(f[0] - b, a - f[1], 0), f[0] < a)) if found else span
+
+
+def tidy_span(text: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """A short answer as a phrase of its own: without trailing particles (「2010年に」
+    -> 「2010年」, 「80か国の」 -> 「80か国」), and a month with the year just before
+    it (「…2025年1月」 read as 「1月」 -> 「2025年1月」)."""
+    if span is None:
+        return None
+    a, b = span
+    tokens = tokenize(text[a:b])
+    while len(tokens) > 1 and tokens[-1].pos == "助詞":
+        tokens.pop()
+    if tokens:
+        b = a + tokens[-1].end
+    year = _YEAR_BEFORE.search(text[:a])
+    if year and re.match(r"[0-9]{1,2}\s*月", text[a:b]):
+        a = year.start()
+    return (a, b) if b > a else span
+
+
 def _short(quotes: tuple[Quote, ...]) -> str | None:
     """The first quote's short answer, if it has one."""
     span = quotes[0].span if quotes else None
@@ -400,7 +446,8 @@ class Answerer:
             label = chunk.title
             if piece.kind == "row" and row_label(piece.text):
                 label = f"{chunk.title} / {row_label(piece.text)}"
-            quotes.append(Quote(piece.text, cited[cand.chunk_id], field_span(query, piece.text) or span, label))
+            span = field_span(query, piece.text) or tidy_span(piece.text, kind_span(query, piece.text, span))
+            quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)
 
     # -- scoring -----------------------------------------------------------------

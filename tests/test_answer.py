@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, choose, disagree, field_span,
-                       is_english, key_terms, question_kind, row_label, subjects)
+                       is_english, key_terms, kind_span, question_kind, row_label, subjects, tidy_span)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -157,6 +157,43 @@ def test_about_document(question, about):
 )
 def test_row_label(text, label):
     assert row_label(text) == label
+
+
+@pytest.mark.parametrize(
+    "question, text, read, short",
+    [
+        ("この資料はいつの会議のものですか？", "基本計画専門調査会（第6回） 2025.5.22", "基本計画専門調査会", "2025.5.22"),
+        ("いくつの取組を公表しましたか？", "2024年に72の取組を公表", "公表", "72"),  # a bare number, never the year
+        ("何か国が加盟していますか？", "2021年時点で38か国が加盟", "加盟", "38か国"),
+        ("予算はいくらですか？", "LPRは250億ユーロ、フランス2030は540億ユーロ", "フランス2030", "540億ユーロ"),  # the nearest
+        ("何年とどまれますか？", "2024年の調査。2年間研究に専念", "研究", "2年間"),  # a duration fits 何年
+        ("何か国が加盟していますか？", "38か国が加盟", "38か国", "38か国"),  # the reader's own span fits: kept
+        ("誰が発案しましたか？", "尾身幸次元大臣の発案で2004年に創立", "尾身幸次", "尾身幸次"),  # not a strict value kind
+        ("何件ありますか？", "件数は公表されていない", "公表", "公表"),  # nothing of the kind: kept
+    ],
+)
+def test_kind_span(question, text, read, short):
+    a = text.index(read)
+    span = kind_span(question, text, (a, a + len(read)))
+    assert text[span[0]: span[1]] == short
+
+
+@pytest.mark.parametrize(
+    "text, read, short",
+    [
+        ("ERIAは2008年6月に設立", "2008年6月に", "2008年6月"),  # a trailing particle goes
+        ("加盟国は80か国の規模", "80か国の", "80か国"),
+        ("2025年1月に協力趣意書に署名", "1月に", "2025年1月"),  # the month takes its year
+        ("同年1月に署名", "1月", "1月"),  # no year written before it: left alone
+        ("毎年約300名を派遣", "約300名", "約300名"),  # nothing to tidy
+        ("東京で", "で", "で"),  # never emptied
+    ],
+)
+def test_tidy_span(text, read, short):
+    a = text.index(read)
+    span = tidy_span(text, (a, a + len(read)))
+    assert text[span[0]: span[1]] == short
+    assert tidy_span(text, None) is None
 
 
 @pytest.mark.parametrize(
