@@ -260,9 +260,6 @@ def row_label(text: str) -> str:
     return first.group(2) if first and len(first.group(2)) <= 30 else ""
 
 
-_YEAR_BEFORE = re.compile(r"((?:19|20)[0-9]{2})\s*年\s*$")
-
-
 _NUM = r"約?[0-9][0-9,.]*\s*"
 # What a short answer of a strict kind looks like, to find one in the quote when the reader's isn't.
 _VALUES = {
@@ -286,6 +283,9 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
     found = [m.span() for m in pattern.finditer(text)]
     a, b = span  # nearest by the gap between them; on a tie the one after (「フランス2030は540億ユーロ」)
     return min(found, key=lambda f: (max(f[0] - b, a - f[1], 0), f[0] < a)) if found else span
+
+
+_YEAR_BEFORE = re.compile(r"(19|20)[0-9]{2}\s*年\s*$")
 
 
 def tidy_span(text: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
