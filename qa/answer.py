@@ -285,27 +285,6 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
     return min(found, key=lambda f: (max(f[0] - b, a - f[1], 0), f[0] < a)) if found else span
 
 
-_YEAR_BEFORE = re.compile(r"(19|20)[0-9]{2}\s*年\s*$")
-
-
-def tidy_span(text: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
-    """A short answer as a phrase of its own: without trailing particles (「2010年に」
-    -> 「2010年」, 「80か国の」 -> 「80か国」), and a month with the year just before
-    it (「…2025年1月」 read as 「1月」 -> 「2025年1月」)."""
-    if span is None:
-        return None
-    a, b = span
-    tokens = tokenize(text[a:b])
-    while len(tokens) > 1 and tokens[-1].pos == "助詞":
-        tokens.pop()
-    if tokens:
-        b = a + tokens[-1].end
-    year = _YEAR_BEFORE.search(text[:a])
-    if year and re.match(r"[0-9]{1,2}\s*月", text[a:b]):
-        a = year.start()
-    return (a, b) if b > a else span
-
-
 def _short(quotes: tuple[Quote, ...]) -> str | None:
     """The first quote's short answer, if it has one."""
     span = quotes[0].span if quotes else None
@@ -446,7 +425,7 @@ class Answerer:
             label = chunk.title
             if piece.kind == "row" and row_label(piece.text):
                 label = f"{chunk.title} / {row_label(piece.text)}"
-            span = field_span(query, piece.text) or tidy_span(piece.text, kind_span(query, piece.text, span))
+            span = field_span(query, piece.text) or kind_span(query, piece.text, span)
             quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, choose, disagree, field_span,
-                       is_english, key_terms, kind_span, question_kind, row_label, subjects, tidy_span)
+                       is_english, key_terms, kind_span, question_kind, row_label, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -176,24 +176,6 @@ def test_kind_span(question, text, read, short):
     a = text.index(read)
     span = kind_span(question, text, (a, a + len(read)))
     assert text[span[0]: span[1]] == short
-
-
-@pytest.mark.parametrize(
-    "text, read, short",
-    [
-        ("ERIAは2008年6月に設立", "2008年6月に", "2008年6月"),  # a trailing particle goes
-        ("加盟国は80か国の規模", "80か国の", "80か国"),
-        ("2025年1月に協力趣意書に署名", "1月に", "2025年1月"),  # the month takes its year
-        ("同年1月に署名", "1月", "1月"),  # no year written before it: left alone
-        ("毎年約300名を派遣", "約300名", "約300名"),  # nothing to tidy
-        ("東京で", "で", "で"),  # never emptied
-    ],
-)
-def test_tidy_span(text, read, short):
-    a = text.index(read)
-    span = tidy_span(text, (a, a + len(read)))
-    assert text[span[0]: span[1]] == short
-    assert tidy_span(text, None) is None
 
 
 @pytest.mark.parametrize(

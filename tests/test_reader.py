@@ -227,3 +227,20 @@ def test_real_reader_finds_the_number():
 def test_span_trimming(text, short):
     a, b = R._trim(text, 0, len(text))
     assert text[a:b] == short
+
+
+@pytest.mark.parametrize(
+    "text, read, short",
+    [
+        ("ERIAは2008年6月に設立", "2008年6月に", "2008年6月"),  # a trailing particle goes
+        ("加盟国は80か国の規模", "80か国の", "80か国"),
+        ("2025年1月に協力趣意書に署名", "1月に", "2025年1月"),  # the month takes its year
+        ("同年1月に署名", "1月", "1月"),  # no year written before it: left alone
+        ("毎年約300名を派遣", "約300名", "約300名"),  # nothing to tidy
+        ("東京で", "で", "で"),  # never emptied
+    ],
+)
+def test_span_is_a_phrase(text, read, short):
+    a = text.index(read)
+    a, b = R._trim(text, a, a + len(read))
+    assert text[a:b] == short
