@@ -422,9 +422,8 @@ class Answerer:
                 cited[cand.chunk_id] = len(citations)
             chunk = self.store.chunk(cand.chunk_id)
             piece = chunk.pieces[cand.piece]
-            label = chunk.title
-            if piece.kind == "row" and row_label(piece.text):
-                label = f"{chunk.title} / {row_label(piece.text)}"
+            row = row_label(piece.text) if piece.kind == "row" else ""
+            label = f"{chunk.title} / {row}" if row else chunk.title
             span = field_span(query, piece.text) or kind_span(query, piece.text, span)
             quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)

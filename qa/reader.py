@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .store import sha256_file
+from .tokens import tokenize
 
 try:  # the package will define it; until then a local stand-in with the same base class
     from .errors import ReaderError
@@ -386,8 +387,8 @@ _EDGE = set("：:、，,。．・●◆■□○-–—|")  # never the first or
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    """The span without edge white space and punctuation, and within one 【field】 value
-    of a slide's table row (「14か国 【プロジェクト数」 -> 「14か国」)."""
+    """The span without edge white space and punctuation, within one 【field】 value
+    of a slide's table row (「14か国 【プロジェクト数」 -> 「14か国」), as a phrase."""
     part = text[a:b]
     if "【" in part and part.index("【") > 0 and part[: part.index("【")].strip():
         b = a + part.index("【")
@@ -401,21 +402,20 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
 
 
 _YEAR_BEFORE = re.compile(r"(19|20)[0-9]{2}\s*年\s*$")
+_MONTH = re.compile(r"[0-9]{1,2}\s*月")
 
 
 def _phrase(text: str, a: int, b: int) -> tuple[int, int]:
     """The span as a phrase of its own: without trailing particles (「2010年に」 ->
     「2010年」, 「80か国の」 -> 「80か国」), and a month with the year written just before
     it (「…2025年1月」 read as 「1月」 -> 「2025年1月」). JaQuAD dev, 600 questions: EM .508 -> .552."""
-    from .tokens import tokenize
-
     tokens = tokenize(text[a:b])
     while len(tokens) > 1 and tokens[-1].pos == "助詞":
         tokens.pop()
     if tokens:
         b = a + tokens[-1].end
     year = _YEAR_BEFORE.search(text[:a])
-    if year and re.match(r"[0-9]{1,2}\s*月", text[a:b]):
+    if year and _MONTH.match(text, a, b):
         a = year.start()
     return a, b
 
