@@ -134,6 +134,25 @@ def about_document(question: str) -> bool:
     return bool(_THIS_DOCUMENT.search(question) and _DOCUMENT_FACTS.search(question))
 
 
+# What a title page can tell about its document: the words that name the document and
+# the facts a title page holds (lemmas, as key_terms gives them).
+_TITLE_PAGE_WORDS = frozenset(
+    "此の 本 当 資料 文書 スライド 作成 作る 者 為る 出す 発表 提出 部署 組織 機関 省庁 担当 会議 会合 "
+    "著者 作者 発行 出典 日 日付 日時 年月日 何時 何の 何処 誰 タイトル 題名 表題 名称 名前 "
+    "document deck presentation slides made make create created prepare prepared produce produced "
+    "author authored publish published issue issued write written wrote office department organization "
+    "agency title name who when which meeting date".split()
+)
+
+
+def beyond_title_page(question: str, page_text: str) -> bool:
+    """Whether a question about the document asks for something its title page does not
+    hold (「この資料の作成者の電話番号は？」): a key term that is neither a word of
+    document facts nor found on the page."""
+    page = set(terms(page_text, "lemma"))
+    return any(k not in _TITLE_PAGE_WORDS and k not in page for k in key_terms(question, "lemma"))
+
+
 def is_english(question: str) -> bool:
     letters = [ch for ch in question if ch.isalpha()]
     return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.7
@@ -501,6 +520,8 @@ class Answerer:
         coverage = 0.0
         form = self.config.index.bm25_form
         title_page = bool(candidates) and candidates[0].chunk_id in titles
+        beyond = title_page and beyond_title_page(query, self.store.chunk(candidates[0].chunk_id).embed_text)
+        title_page = title_page and not beyond
         if title_page:
             coverage = 1.0  # the document's own title page answers a question about the document
         elif hits and keys:  # in the top passage or in the one holding the best piece
@@ -517,6 +538,6 @@ class Answerer:
             top_dense=max((h.dense for h in hits), default=0.0),
             coverage=coverage,
             english=is_english(query),
-            off_subject=bool(candidates) and candidates[0].on_subject == 0.0,
+            off_subject=beyond or (bool(candidates) and candidates[0].on_subject == 0.0),
             title_page=title_page,
         )

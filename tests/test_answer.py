@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, choose, disagree, field_span,
-                       is_english, key_terms, kind_span, question_kind, row_label, subjects)
+from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, choose,
+                       disagree, field_span, is_english, key_terms, kind_span, question_kind, row_label, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -56,6 +56,7 @@ UNANSWERABLE = [
     "SATREPSの年間予算はいくらですか？",  # the only budgets nearby are France's
     "2026年のG7科学技術大臣会合はどこで開催されますか？",  # the slide is about 2024
     "この資料に火星探査の記載はありますか？",  # about its content, not the title page
+    "この資料の作成者の電話番号は？",  # about the document, but its title page has no phone number
 ]
 
 
@@ -143,6 +144,25 @@ def test_subjects(question, named):
 )
 def test_about_document(question, about):
     assert about_document(question) is about
+
+
+TITLE_PAGE = "Japan's global STI strategy 2025年5月22日 内閣府 科学技術・イノベーション推進事務局"
+
+
+@pytest.mark.parametrize(
+    "question, beyond",
+    [
+        ("この資料を作成した部署はどこですか？", False),
+        ("本資料はいつ作成されましたか？", False),
+        ("この資料のタイトルは何ですか？", False),
+        ("Which office prepared this document?", False),
+        ("この資料の作成者の電話番号は？", True),
+        ("この資料の作成者のメールアドレスは？", True),
+        ("この資料は内閣府が作成しましたか？", False),  # named on the page
+    ],
+)
+def test_beyond_title_page(question, beyond):
+    assert beyond_title_page(question, TITLE_PAGE) is beyond
 
 
 @pytest.mark.parametrize(
