@@ -3,6 +3,11 @@
     python scripts/train_reader.py --data /work/data/jaquad/data --out /work/data/reader_run --steps 2800
     python scripts/train_reader.py --out /work/data/reader_run --export qa/reader_weights/reader.safetensors
     python scripts/train_reader.py --data /work/data/jaquad/data --eval-rc [--weights PATH]
+    python scripts/train_reader.py --out RUN2 --init RUN/best.pt --shared-norm 4 --rc-questions 400 ...
+
+--shared-norm G adds, at every step, G questions read against all sentences of their
+paragraph with one softmax over all their tokens (shared normalisation), so that span
+scores rank sentences, as read_paragraph and the RC evaluation use them.
 
 Training resumes from the latest checkpoint in --out. Every --eval-every steps it scores a
 fixed dev sample (span EM/F1 inside the positive sentence, answerable-vs-negative ROC AUC,
@@ -163,6 +168,42 @@ def build_examples(arts: list[dict], seed: int, max_questions: int | None = None
     return out
 
 
+def build_groups(arts: list[dict], seed: int, n: int, max_pieces: int = 10) -> list[list[dict]]:
+    """For shared normalisation: `n` random questions, each with every sentence of its
+    paragraph (at most `max_pieces`, the answer's among them) as one group of examples."""
+    rng = random.Random(seed)
+    found = []
+    for art in arts:
+        for para in art["paragraphs"]:
+            ctx = para["context"]
+            spans = R.split_sentences(ctx)
+            for qa in para["qas"]:
+                ans = qa["answers"][0]
+                a, b = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+                gold = [i for i, (x, y) in enumerate(spans) if x <= a and b <= y]
+                if ctx[a:b] == ans["text"] and len(spans) > 1 and gold:
+                    found.append((art["title"], ctx, spans, gold[0], qa["question"], a, b))
+    rng.shuffle(found)
+    groups = []
+    for title, ctx, spans, g, q, a, b in found[:n]:
+        keep = [i for i in range(len(spans)) if i != g]
+        keep = sorted(rng.sample(keep, min(len(keep), max_pieces - 1)) + [g])
+        groups.append([dict(q=q, ctx=title, piece=ctx[x:y], ans=(a - x, b - x) if i == g else None, kind="group")
+                       for i, (x, y) in ((i, spans[i]) for i in keep)])
+    return groups
+
+
+def featurize_groups(tok, groups: list[list[dict]]) -> list[list[dict]]:
+    """Featurized groups; a group whose answer was truncated away is dropped."""
+    for k, grp in enumerate(groups):
+        for ex in grp:
+            ex["group"] = k
+    by_group: dict[int, list[dict]] = {}
+    for f in featurize(tok, [ex for grp in groups for ex in grp]):
+        by_group.setdefault(f["ex"]["group"], []).append(f)
+    return [fs for fs in by_group.values() if sum(f["label"] for f in fs) == 1 and len(fs) > 1]
+
+
 def featurize(tok, examples: list[dict]) -> list[dict]:
     """Token ids + span targets (token positions; 0 = <s> for unanswerable). Drops truncated answers."""
     feats = []
@@ -216,6 +257,23 @@ def losses(cls, start, end, piece, st, en, lab, w_span=0.5):
     span = F.cross_entropy(s, st) + F.cross_entropy(e, en)
     bce = F.binary_cross_entropy_with_logits(cls, lab)
     return w_span * span + bce, span, bce
+
+
+def shared_norm_loss(start, end, piece, sizes: list[int], st, en):
+    """Start and end cross-entropy normalised over all piece tokens of a group (the
+    sentences of one paragraph for one question), so that span scores rank sentences."""
+    neg = torch.finfo(start.dtype).min / 4
+    s = start.masked_fill(~piece, neg)
+    e = end.masked_fill(~piece, neg)
+    width = s.shape[1]
+    total, row = 0.0, 0
+    for size in sizes:
+        gold = next(i for i in range(row, row + size) if st[i] > 0)
+        target = torch.tensor([(gold - row) * width + int(st[gold])]), torch.tensor([(gold - row) * width + int(en[gold])])
+        total = total + F.cross_entropy(s[row : row + size].reshape(1, -1), target[0])
+        total = total + F.cross_entropy(e[row : row + size].reshape(1, -1), target[1])
+        row += size
+    return total / len(sizes)
 
 
 def batches_for_epoch(lengths: np.ndarray, batch: int, epoch: int, seed: int) -> list[np.ndarray]:
@@ -358,6 +416,11 @@ def train(args):
         lambda: featurize(tok, build_examples(load_split(data / "dev"), seed=args.seed + 1, max_questions=args.dev_questions, p_para=0.0)),
     )
     dev_feats = [f for f in dev_feats if f["kind"] not in ("pos_wide",)]
+    groups = []
+    if args.shared_norm:
+        n = args.steps * args.shared_norm
+        groups = cached_feats(out, f"groups{n}", lambda: featurize_groups(tok, build_groups(load_split(data / "train"), args.seed, n)))
+        print(f"shared normalisation: {len(groups)} groups of {np.mean([len(g) for g in groups]):.1f} sentences", flush=True)
     counts = {}
     for f in train_feats:
         counts[f["kind"]] = counts.get(f["kind"], 0) + 1
@@ -392,6 +455,9 @@ def train(args):
         random.setstate(state["rng"]["python"])
         np.random.set_state(state["rng"]["numpy"])
         print(f"resumed from {ck} at step {step}", flush=True)
+    elif args.init:
+        model.load_state_dict(torch.load(args.init, weights_only=False)["model"])
+        print(f"started from the weights of {args.init}", flush=True)
 
     lengths = np.array([len(f["ids"]) for f in train_feats])
     per_epoch = len(lengths) // args.batch
@@ -404,18 +470,33 @@ def train(args):
             epoch_cache[epoch] = batches_for_epoch(lengths, args.batch, epoch, args.seed)
         return epoch_cache[epoch][i]
 
+    def scores() -> dict:
+        te = time.time()
+        rec = evaluate(model, dev_feats)
+        if args.rc_questions:  # the sentence picked by span score, as read_paragraph does
+            rc = R.eval_rc(data / "dev", R.Reader(model, tok, {}), limit=args.rc_questions, progress=False, select="span")
+            rec.update(rc_em=rc["em"], rc_f1=rc["f1"])
+        rec["eval_s"] = round(time.time() - te, 1)
+        return rec
+
     if step == 0 and not args.no_initial_eval:
-        rec = {"step": 0, **evaluate(model, dev_feats)}
-        log(out, rec)
+        log(out, {"step": 0, **scores()})
     model.train()
     t_last = time.time()
-    run_loss = run_span = run_bce = 0.0
+    run_loss = run_span = run_bce = run_sn = 0.0
     n_run = 0
     while step < args.steps:
         idx = batch_at(step)
         ids, att, piece, st, en, lab = tensors([train_feats[i] for i in idx])
         cls, start, end = model(ids, att)
         loss, span_l, bce_l = losses(cls, start, end, piece, st, en, lab)
+        if groups:
+            grp = [groups[(step * args.shared_norm + k) % len(groups)] for k in range(args.shared_norm)]
+            g_ids, g_att, g_piece, g_st, g_en, _ = tensors([f for g in grp for f in g])
+            _, g_start, g_end = model(g_ids, g_att)
+            sn_l = shared_norm_loss(g_start, g_end, g_piece, [len(g) for g in grp], g_st, g_en)
+            loss = loss + 0.5 * sn_l
+            run_sn += float(sn_l.detach())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(enc_params + head_params, 1.0)
@@ -429,18 +510,18 @@ def train(args):
         if step % args.log_every == 0:
             dt = (time.time() - t_last) / n_run
             print(
-                f"step {step}/{args.steps} loss {run_loss / n_run:.3f} (span {run_span / n_run:.3f} bce {run_bce / n_run:.3f}) "
+                f"step {step}/{args.steps} loss {run_loss / n_run:.3f} (span {run_span / n_run:.3f} bce {run_bce / n_run:.3f}"
+                f"{f' shared {run_sn / n_run:.3f}' if groups else ''}) "
                 f"lr {sched.get_last_lr()[0]:.2e} {dt:.2f}s/step",
                 flush=True,
             )
-            run_loss = run_span = run_bce = 0.0
+            run_loss = run_span = run_bce = run_sn = 0.0
             n_run = 0
             t_last = time.time()
         evaluated = False
         if step % args.eval_every == 0 or step == args.steps:
-            te = time.time()
-            rec = {"step": step, "epoch": round(step / per_epoch, 3), **evaluate(model, dev_feats), "eval_s": round(time.time() - te, 1)}
-            score = rec["f1"] + rec["auc"]
+            rec = {"step": step, "epoch": round(step / per_epoch, 3), **scores()}
+            score = rec["f1"] + rec["auc"] + rec.get("rc_f1", 0.0)
             if score > best["score"]:
                 best = {"score": score, "step": step, "f1": rec["f1"], "auc": rec["auc"]}
                 torch.save({"model": model.state_dict(), "step": step, "metrics": rec}, out / "best.pt")
@@ -541,6 +622,10 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-initial-eval", action="store_true")
+    ap.add_argument("--init", help="a checkpoint whose weights a new run starts from (new optimiser and schedule)")
+    ap.add_argument("--shared-norm", type=int, default=0, metavar="G",
+                    help="also train on G questions a step with all sentences of their paragraph, span scores normalised across them")
+    ap.add_argument("--rc-questions", type=int, default=0, help="at each evaluation, also RC EM/F1 on this many dev questions")
     ap.add_argument("--export", metavar="PATH", help="write the best (or --checkpoint) weights as fp16 safetensors and exit")
     ap.add_argument("--checkpoint", help="checkpoint to export instead of out/best.pt")
     ap.add_argument("--eval-rc", action="store_true", help="EM/F1 on all JaQuAD dev with the gold paragraph, then exit")

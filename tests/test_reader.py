@@ -198,6 +198,32 @@ def test_training_examples_and_targets(tmp_path):
     assert T.auc(__import__("numpy").array([0.1, 0.9, 0.4, 0.8]), __import__("numpy").array([0, 1, 0, 1])) == 1.0
 
 
+def test_shared_normalisation_groups_and_loss():
+    """Groups hold every sentence of the paragraph with the answer in one; the loss
+    prefers the gold sentence's span over the same logits put on another sentence."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import train_reader as T
+
+    ctx = "一つ目の文。海外特別研究員事業では約300名を派遣した。三つ目の文。"
+    arts = [{"title": "研究", "paragraphs": [{"context": ctx, "qas": [
+        {"id": "1", "question": "何名派遣しましたか", "answers": [{"text": "約300名", "answer_start": ctx.index("約300名")}]}]}]}]
+    (group,) = T.build_groups(arts, seed=0, n=5)
+    assert [ex["ans"] is not None for ex in group] == [False, True, False]
+    gold = group[1]
+    assert gold["piece"][gold["ans"][0]:gold["ans"][1]] == "約300名"
+
+    piece = torch.ones(3, 6, dtype=torch.bool)
+    piece[:, 0] = False  # <s> is never part of a piece
+    st, en = torch.tensor([0, 2, 0]), torch.tensor([0, 3, 0])
+    start, end = torch.zeros(3, 6), torch.zeros(3, 6)
+    start[1, 2] = end[1, 3] = 8.0  # the gold span scores high
+    right = T.shared_norm_loss(start, end, piece, [3], st, en)
+    wrong = T.shared_norm_loss(start.roll(1, 0), end.roll(1, 0), piece, [3], st, en)  # same logits, wrong sentence
+    assert float(right) < 0.1 < float(wrong)
+
+
 REAL = R.WEIGHTS
 
 
