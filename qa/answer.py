@@ -138,7 +138,7 @@ def about_document(question: str) -> bool:
 # the facts a title page holds (lemmas, as key_terms gives them).
 _TITLE_PAGE_WORDS = frozenset(
     "此の 本 当 資料 文書 スライド 作成 作る 者 為る 出す 発表 提出 部署 組織 機関 省庁 担当 会議 会合 "
-    "著者 作者 発行 出典 日 日付 日時 年月日 何時 何の 何処 誰 タイトル 題名 表題 名称 名前 "
+    "物 事 所 方 著者 作者 発行 出典 日 日付 日時 年月日 何時 何の 何処 誰 タイトル 題名 表題 名称 名前 "
     "document deck presentation slides made make create created prepare prepared produce produced "
     "author authored publish published issue issued write written wrote office department organization "
     "agency title name who when which meeting date".split()
@@ -147,10 +147,11 @@ _TITLE_PAGE_WORDS = frozenset(
 
 def beyond_title_page(question: str, page_text: str) -> bool:
     """Whether a question about the document asks for something its title page does not
-    hold (「この資料の作成者の電話番号は？」): a key term that is neither a word of
-    document facts nor found on the page."""
+    hold (「この資料の作成者の電話番号は？」): a noun that is neither a word of document
+    facts nor found on the page (verbs such as 「何という」 name no attribute)."""
     page = set(terms(page_text, "lemma"))
-    return any(k not in _TITLE_PAGE_WORDS and k not in page for k in key_terms(question, "lemma"))
+    nouns = {t.lemma.split("-")[0] for t in tokenize(normalize(question)) if t.pos == "名詞" and t.pos2 != "数詞"}
+    return any(k in nouns and k not in _TITLE_PAGE_WORDS and k not in page for k in key_terms(question, "lemma"))
 
 
 def is_english(question: str) -> bool:

@@ -146,7 +146,7 @@ def test_about_document(question, about):
     assert about_document(question) is about
 
 
-TITLE_PAGE = "Japan's global STI strategy 2025年5月22日 内閣府 科学技術・イノベーション推進事務局"
+TITLE_PAGE = "資料1 基本計画専門調査会（第6回） 2025年5月22日 内閣府 科学技術・イノベーション推進事務局"
 
 
 @pytest.mark.parametrize(
@@ -159,6 +159,7 @@ TITLE_PAGE = "Japan's global STI strategy 2025年5月22日 内閣府 科学技�
         ("この資料の作成者の電話番号は？", True),
         ("この資料の作成者のメールアドレスは？", True),
         ("この資料は内閣府が作成しましたか？", False),  # named on the page
+        ("この資料1は、何という会合に出されたものですか？", False),  # 「いう」「もの」 ask for nothing
     ],
 )
 def test_beyond_title_page(question, beyond):
