@@ -134,11 +134,11 @@ def about_document(question: str) -> bool:
     return bool(_THIS_DOCUMENT.search(question) and _DOCUMENT_FACTS.search(question))
 
 
-# What a title page can tell about its document: the words that name the document and
-# the facts a title page holds (lemmas, as key_terms gives them).
-_TITLE_PAGE_WORDS = frozenset(
-    "此の 本 当 資料 文書 スライド 作成 作る 者 為る 出す 発表 提出 部署 組織 機関 省庁 担当 会議 会合 "
-    "物 事 所 方 著者 作者 発行 出典 日 日付 日時 年月日 何時 何の 何処 誰 タイトル 題名 表題 名称 名前 "
+# Nouns a title page answers for: those naming the document and the facts a title page
+# holds (lemmas; English words are tagged as nouns too).
+_TITLE_PAGE_NOUNS = frozenset(
+    "本 当 資料 文書 スライド 作成 者 発表 提出 部署 組織 機関 省庁 担当 会議 会合 物 事 所 方 "
+    "著者 作者 発行 出典 日 日付 日時 年月日 タイトル 題名 表題 名称 名前 "
     "document deck presentation slides made make create created prepare prepared produce produced "
     "author authored publish published issue issued write written wrote office department organization "
     "agency title name who when which meeting date".split()
@@ -150,8 +150,12 @@ def beyond_title_page(question: str, page_text: str) -> bool:
     hold (「この資料の作成者の電話番号は？」): a noun that is neither a word of document
     facts nor found on the page (verbs such as 「何という」 name no attribute)."""
     page = set(terms(page_text, "lemma"))
-    nouns = {t.lemma.split("-")[0] for t in tokenize(normalize(question)) if t.pos == "名詞" and t.pos2 != "数詞"}
-    return any(k in nouns and k not in _TITLE_PAGE_WORDS and k not in page for k in key_terms(question, "lemma"))
+    for tok in tokenize(normalize(question)):
+        lemma = tok.lemma.split("-")[0]
+        if (tok.pos == "名詞" and tok.pos2 != "数詞" and lemma not in _QUESTION_WORDS
+                and lemma not in _TITLE_PAGE_NOUNS and lemma not in page):
+            return True
+    return False
 
 
 def is_english(question: str) -> bool:
@@ -520,9 +524,9 @@ class Answerer:
                  titles: set[str] = frozenset()) -> Signals:
         coverage = 0.0
         form = self.config.index.bm25_form
-        title_page = bool(candidates) and candidates[0].chunk_id in titles
-        beyond = title_page and beyond_title_page(query, self.store.chunk(candidates[0].chunk_id).embed_text)
-        title_page = title_page and not beyond
+        on_title = bool(candidates) and candidates[0].chunk_id in titles
+        beyond = on_title and beyond_title_page(query, self.store.chunk(candidates[0].chunk_id).embed_text)
+        title_page = on_title and not beyond
         if title_page:
             coverage = 1.0  # the document's own title page answers a question about the document
         elif hits and keys:  # in the top passage or in the one holding the best piece
