@@ -1,6 +1,7 @@
 """Calibrate the reader on the dev split: how much its logit weighs in choosing the
 piece, Platt scaling of (logit, retrieval score) into a probability, the abstention
-threshold for a false-abstention budget, and a reliability diagram.
+threshold for a false-abstention budget (on what the default system decides), and a
+reliability diagram.
 
     python -m qa.eval.calibrate [--budget 0.03] [--out eval/results]
 
@@ -47,14 +48,23 @@ def platt(features: np.ndarray, labels: np.ndarray, ridge: float = 1e-3, iters: 
     return np.append(coefs, w[-1] - float(np.dot(coefs, mu)))
 
 
-def threshold(probs: np.ndarray, answerable: np.ndarray, budget: float) -> float:
-    """The highest threshold whose false abstentions (answerable items below it) stay
-    within `budget`: abstaining as often as that allows."""
-    best = 0.0
-    for t in sorted(set(np.round(probs, 4))) + [1.0]:
-        if np.mean(probs[answerable] < t) <= budget:
-            best = t
-    return float(best)
+def threshold(probs: np.ndarray, answerable: np.ndarray, budget: float, abstains: np.ndarray | None = None) -> float:
+    """The abstention threshold that catches as many items as the false-abstention
+    `budget` allows (answerable items below it, or abstained anyway per `abstains`,
+    count as false), placed halfway between the lowest probability kept and the next
+    lower one: every threshold in that gap makes the same decisions on these items,
+    and the middle leaves the most room for a retrained reader's small shifts."""
+    abstains = np.zeros(len(probs), bool) if abstains is None else np.asarray(abstains, bool)
+    probs, answerable = np.asarray(probs, float)[~abstains], np.asarray(answerable, bool)
+    already = int(np.sum(answerable & abstains))
+    total = max(1, int(answerable.sum()))
+    answerable = answerable[~abstains]
+    cut = 0.0
+    for t in sorted(set(probs.tolist())) + [1.0]:
+        if (already + np.sum(probs[answerable] < t)) / total <= budget:
+            cut = t
+    below = probs[probs < cut]
+    return float((cut + (below.max() if below.size else 0.0)) / 2)
 
 
 def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
@@ -106,12 +116,43 @@ def pick(reads, weight: float):
     return max(reads, key=lambda r: r[1] + weight * r[0]) if reads else None
 
 
+def system_decisions(pipeline, items) -> np.ndarray:
+    """Per item, what the configured system (threshold 0) does: (probability that its
+    answer holds, 1 if it abstains whatever the threshold, 1 if its answer is right)."""
+    rows = []
+    for it in items:
+        trace = pipeline.answerer.trace(it.question)
+        a = trace.answer
+        p = trace.reads[0].probability if trace.reads else 1.0
+        right = not a.abstained and it.answerable and metrics.answer_correct(metrics.answer_text(a), it.answers)
+        rows.append((p, float(a.abstained), float(right)))
+    return np.array(rows)
+
+
+def fit(pipeline, items, answerable: np.ndarray, ridge: float) -> dict:
+    """reader_weight by the reader system's picks on dev, then Platt coefficients on them."""
+    reads = collect(pipeline, items)
+    for w in WEIGHTS:
+        right = sum(bool(p and p[2]) for p in (pick(r, w) for r in reads))
+        print(f"reader_weight {w:<6}: top piece right on {right} of {int(answerable.sum())} answerable")
+    weight = max(WEIGHTS, key=lambda w: (sum(bool(p and p[2]) for p in (pick(r, w) for r in reads)), -w))
+    chosen = [pick(r, weight) for r in reads]
+    if any(c is None for c in chosen):
+        raise SystemExit("an item had no candidate pieces; check the index")
+    x = np.array([c[3] for c in chosen])
+    w = platt(x, np.array([c[2] for c in chosen], dtype=float), ridge=ridge)
+    coefs = tuple(round(float(c), 4) for c in w[:-1])
+    print(f"reader_weight={weight}, reader_coefs=({', '.join(f'{c:.4f}' for c in coefs)}), reader_shift={w[-1]:.4f}")
+    return dict(reader_weight=weight, reader_coefs=coefs, reader_shift=round(float(w[-1]), 4))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=0.03, help="false abstentions allowed on answerable dev items")
     parser.add_argument("--out", default=None, help="folder for the reliability diagram (default eval/results)")
     parser.add_argument("--ridge", type=float, default=1.0, help="ridge on the standardised feature weights")
     parser.add_argument("--weights", default="", help="reader file to calibrate (default: the shipped one)")
+    parser.add_argument("--threshold-only", action="store_true", help="keep the configured weight and coefficients; fit the threshold")
     args = parser.parse_args()
     from qa.pipeline import Pipeline
 
@@ -121,33 +162,22 @@ def main() -> None:
     pipeline = Pipeline.load(config, build_missing=True)
     if pipeline.reader is None:
         raise SystemExit("no reader loaded (see the log); nothing to calibrate")
-    reads = collect(pipeline, items)
     answerable = np.array([it.answerable for it in items])
-    for w in WEIGHTS:
-        right = sum(bool(p and p[2]) for p in (pick(r, w) for r in reads))
-        print(f"reader_weight {w:<6}: top piece right on {right} of {int(answerable.sum())} answerable")
-    weight = max(WEIGHTS, key=lambda w: (sum(bool(p and p[2]) for p in (pick(r, w) for r in reads)), -w))
-    chosen = [pick(r, weight) for r in reads]
-    if any(c is None for c in chosen):
-        raise SystemExit("an item had no candidate pieces; check the index")
-    x = np.array([c[3] for c in chosen])
-    right = np.array([c[2] for c in chosen], dtype=float)
-    w = platt(x, right, ridge=args.ridge)
-    coefs, shift = w[:-1], float(w[-1])
-    probs = 1.0 / (1.0 + np.exp(-(x @ coefs + shift)))
-    t = threshold(probs, answerable, args.budget)
-    caught = float(np.mean(probs[~answerable] < t)) if (~answerable).any() else float("nan")
-    print(f"dev items: {len(items)} ({int(answerable.sum())} answerable); chosen piece right on {int(right.sum())}")
-    print(f"reader_weight={weight}, reader_coefs=({', '.join(f'{c:.4f}' for c in coefs)}), "
-          f"reader_shift={shift:.4f}, reader_threshold={t:.4f}")
-    print(f"at that threshold on dev: false abstentions {np.mean(probs[answerable] < t):.3f}, "
-          f"abstention recall {caught:.3f}, accuracy {np.mean(right[answerable] * (probs[answerable] >= t)):.3f}")
-    rows = reliability(probs, right)
-    print("reliability (confidence -> share right, n): " + ", ".join(f"{c:.2f}->{a:.2f} ({n})" for c, a, n in rows))
+    settings = {} if args.threshold_only else fit(pipeline, items, answerable, args.ridge)
+    full = Pipeline(config.with_(**settings, reader_threshold=0.0), embedder=pipeline.embedder, reader=pipeline.reader)
+    probs, ruled, right = (col.astype(k) for col, k in zip(system_decisions(full, items).T, (float, bool, bool)))
+    t = threshold(probs, answerable, args.budget, abstains=ruled)
+    gone = ruled | (probs < t)
+    print(f"reader_threshold={t:.4f}; the default system at that threshold on dev: "
+          f"false abstentions {np.mean(gone[answerable]):.3f}, "
+          f"abstention recall {np.mean(gone[~answerable]) if (~answerable).any() else float('nan'):.3f}, "
+          f"answer accuracy {np.mean((right & ~gone)[answerable]):.3f}")
+    rows = reliability(probs[~ruled], right[~ruled].astype(float))
+    print("reliability of its answers (confidence -> share right, n): " + ", ".join(f"{c:.2f}->{a:.2f} ({n})" for c, a, n in rows))
     out = Path(args.out) if args.out else config.root / "eval" / "results"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"reliability-dev-{time.strftime('%Y%m%dT%H%M%S')}.png"
-    draw(rows, path, "reader confidence on the dev split")
+    draw(rows, path, "confidence of the answers on the dev split")
     print(f"wrote {path}")
 
 

@@ -35,17 +35,36 @@ def test_pick_weighs_the_reader_logit():
 
 
 @pytest.mark.parametrize(
-    "probs, answerable, budget, expected",
+    "probs, answerable, budget, abstains, expected",
     [
-        ([0.1, 0.2, 0.8, 0.9], [False, False, True, True], 0.0, 0.8),  # every answerable kept
-        ([0.1, 0.3, 0.2, 0.9], [False, True, False, True], 0.0, 0.3),
-        ([0.1, 0.3, 0.2, 0.9], [False, True, False, True], 0.5, 0.9),  # one of two may go
+        ([0.1, 0.2, 0.8, 0.9], [False, False, True, True], 0.0, None, 0.5),  # every answerable kept, midway to 0.2
+        ([0.1, 0.3, 0.2, 0.9], [False, True, False, True], 0.0, None, 0.25),
+        ([0.1, 0.3, 0.2, 0.9], [False, True, False, True], 0.5, None, 0.6),  # one of two may go
+        ([0.1, 0.3, 0.2, 0.9], [False, True, False, True], 0.5, [False, False, False, True], 0.25),  # a rule spent it
+        ([0.4, 0.6], [True, True], 0.0, None, 0.2),  # nothing lower: halfway to 0
     ],
 )
-def test_threshold_keeps_false_abstentions_within_budget(probs, answerable, budget, expected):
-    assert threshold(np.array(probs), np.array(answerable), budget) == pytest.approx(expected)
+def test_threshold_keeps_false_abstentions_within_budget(probs, answerable, budget, abstains, expected):
+    assert threshold(np.array(probs), np.array(answerable), budget, abstains) == pytest.approx(expected)
 
 
 def test_reliability_bins():
     rows = reliability(np.array([0.05, 0.15, 0.95, 0.95]), np.array([0.0, 1.0, 1.0, 0.0]), bins=10)
     assert rows == [(0.05, 0.0, 1), (0.15, 1.0, 1), (0.95, 0.5, 2)]
+
+
+def test_system_decisions_reads_probability_rule_abstention_and_correctness():
+    from types import SimpleNamespace as NS
+
+    from qa.eval.calibrate import system_decisions
+
+    said = {
+        "q1": NS(answer=NS(abstained=False, short_answer="約300名", quotes=()), reads=(NS(probability=0.8),)),
+        "q2": NS(answer=NS(abstained=True, short_answer=None, quotes=()), reads=(NS(probability=0.9),)),
+        "q3": NS(answer=NS(abstained=False, short_answer="2008年", quotes=()), reads=()),
+    }
+    pipeline = NS(answerer=NS(trace=lambda q: said[q]))
+    items = [NS(question="q1", answerable=True, answers=("300名",)), NS(question="q2", answerable=True, answers=("x",)),
+             NS(question="q3", answerable=False, answers=())]
+    rows = system_decisions(pipeline, items)
+    assert rows.tolist() == [[0.8, 0.0, 1.0], [0.9, 1.0, 0.0], [1.0, 0.0, 0.0]]
