@@ -48,6 +48,7 @@ MAX_LEN = 128  # tokens of question + context + piece
 MAX_QUESTION_TOKENS = 48  # longer questions are cut so the piece keeps room
 MAX_CONTEXT_CHARS = 48  # heading paths are cut to this many characters
 MAX_SPAN = 30  # tokens
+PARA_LEN = 384  # tokens when a paragraph is read in windows of whole sentences (select="whole")
 SPLIT = 6  # layers [0, SPLIT) are the base's, [SPLIT, n) are the reader's
 WEIGHTS = Path(__file__).resolve().parent / "reader_weights" / "reader.safetensors"
 PROBE_LAYER = SPLIT - 1  # a frozen layer whose values identify the base model
@@ -174,9 +175,20 @@ def load_tokenizer(path: str | Path):
         tok = Tokenizer.from_file(str(file))
     except Exception as exc:
         raise ReaderError(f"cannot read the reader's tokenizer {file}: {exc}. Run `qa model` to rebuild the base model.") from exc
-    tok.no_padding()
-    tok.enable_truncation(MAX_LEN, strategy="only_second")
-    return tok
+    return with_max_len(tok, MAX_LEN)
+
+
+def with_max_len(tok, max_len: int | None):
+    """A copy of `tok` that truncates the second segment at `max_len` tokens (None: never)."""
+    from tokenizers import Tokenizer
+
+    copy_ = Tokenizer.from_str(tok.to_str())
+    copy_.no_padding()
+    if max_len is None:
+        copy_.no_truncation()
+    else:
+        copy_.enable_truncation(max_len, strategy="only_second")
+    return copy_
 
 
 def _clip_question(tok, question: str) -> str:
@@ -322,6 +334,12 @@ class Reader:
         self.tokenizer = tokenizer
         self.meta = meta
         self._lock = threading.Lock()
+        self._tokenizers = {MAX_LEN: tokenizer}
+
+    def tokenizer_for(self, max_len: int | None):
+        if max_len not in self._tokenizers:
+            self._tokenizers[max_len] = with_max_len(self.tokenizer, max_len)
+        return self._tokenizers[max_len]
 
     @classmethod
     def load(cls, weights: Path | None = None, base=None, quantize: bool | str = True) -> "Reader":
@@ -360,7 +378,9 @@ class Reader:
         meta = dict(meta, precision=mode)
         return cls(model, load_tokenizer(base_path), meta)
 
-    def read(self, question: str, pieces: Sequence[tuple[str, str]], batch_size: int = 32) -> list[Reading]:
+    def read(self, question: str, pieces: Sequence[tuple[str, str]], batch_size: int = 32, max_len: int = MAX_LEN) -> list[Reading]:
+        """One Reading per (context, piece); pieces are cut to fit `max_len` tokens with the question."""
+        tok = self.tokenizer_for(max_len)
         pieces = [(str(c or ""), str(p or "")) for c, p in pieces]
         if not pieces:
             return []
@@ -369,7 +389,7 @@ class Reader:
         with self._lock, torch.inference_mode():
             for k in range(0, len(order), batch_size):
                 chunk = order[k : k + batch_size]
-                batch = encode(self.tokenizer, question or "", [pieces[i] for i in chunk])
+                batch = encode(tok, question or "", [pieces[i] for i in chunk])
                 cls, start, end = self.model(batch.input_ids, batch.attention_mask)
                 spans = best_spans(start, end, batch.piece_mask)
                 for row, i in enumerate(chunk):
@@ -543,16 +563,46 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-SELECT = "span"  # how read_paragraph picks the sentence: "span" (span_score; JaQuAD dev F1 .705) or "score" (answerability; .697)
+SELECT = "span"  # how read_paragraph picks: by sentence "span" (span_score; JaQuAD dev F1 .705), "score" (answerability; .697), or "whole" (windows)
 
 
 def read_paragraph(
     question: str, context: str, paragraph: str, reader: Reader | None = None, select: str | None = None
 ) -> tuple[str, float]:
-    """The best span of `paragraph` read sentence by sentence (the sentence picked per SELECT), and that sentence's answerability score."""
+    """The best span of `paragraph` and the answerability score of what it was read in.
+
+    select "span" or "score" reads sentence by sentence and picks the sentence by span
+    score or answerability; "whole" reads windows of whole sentences of up to PARA_LEN
+    tokens and picks by span score."""
     reader = reader or _default_reader()
+    select = select or SELECT
+    if select == "whole":
+        spans = paragraph_windows(reader, question, context, paragraph)
+        readings = reader.read(question, [(context, paragraph[a:b]) for a, b in spans], max_len=PARA_LEN)
+        return _pick(paragraph, spans, readings, "span")
     spans, readings = _read_sentences(question, context, paragraph, reader)
-    return _pick(paragraph, spans, readings, select or SELECT)
+    return _pick(paragraph, spans, readings, select)
+
+
+def paragraph_windows(reader: Reader, question: str, context: str, paragraph: str) -> list[tuple[int, int]]:
+    """Char spans of runs of whole sentences that fit PARA_LEN tokens beside the question;
+    each window after the first starts with the previous one's last sentence."""
+    spans = split_sentences(paragraph) or [(0, len(paragraph))]
+    tok = reader.tokenizer_for(None)
+    head = len(tok.encode(_clip_question(tok, question or ""), second_segment(context, "")[0]).ids)
+    room = PARA_LEN - head - 1
+    sizes = [len(e.ids) for e in tok.encode_batch([paragraph[a:b] for a, b in spans], add_special_tokens=False)]
+    windows, i = [], 0
+    while i < len(spans):
+        j, used = i, sizes[i]
+        while j + 1 < len(spans) and used + sizes[j + 1] <= room:
+            j += 1
+            used += sizes[j]
+        windows.append((spans[i][0], spans[j][1]))
+        if j + 1 >= len(spans):
+            break
+        i = j if j > i else j + 1
+    return windows
 
 
 def _read_sentences(question, context, paragraph, reader):
@@ -632,9 +682,10 @@ def eval_rc(
     f1 = dict.fromkeys(selects, 0.0)
     t0 = time.perf_counter()
     for title, para, q, golds in it:
-        spans, readings = _read_sentences(q, title, para, reader)
+        if selects != ["whole"]:
+            spans, readings = _read_sentences(q, title, para, reader)
         for sel in selects:
-            pred, _ = _pick(para, spans, readings, sel)
+            pred, _ = read_paragraph(q, title, para, reader, "whole") if sel == "whole" else _pick(para, spans, readings, sel)
             em[sel] += max(exact_match(pred, g) for g in golds)
             f1[sel] += max(char_f1(pred, g) for g in golds)
     n = max(1, len(items))

@@ -193,6 +193,50 @@ def build_groups(arts: list[dict], seed: int, n: int, max_pieces: int = 10) -> l
     return groups
 
 
+def build_windows(arts: list[dict], seed: int, n: int, max_chars: int = 420, p_neg: float = 0.25) -> list[dict]:
+    """For reading whole windows (select="whole"): `n` random questions, each against a run
+    of whole sentences around its answer of at most `max_chars` (the whole paragraph when it
+    fits); with probability `p_neg` instead a run from another paragraph of the article."""
+    rng = random.Random(seed)
+
+    def run_around(spans, g):
+        starts = [i for i in range(g + 1) if spans[g][1] - spans[i][0] <= max_chars] or [g]
+        i = rng.choice(starts)
+        j = g
+        while j + 1 < len(spans) and spans[j + 1][1] - spans[i][0] <= max_chars:
+            j += 1
+        return spans[i][0], spans[j][1]
+
+    found = []
+    for art in arts:
+        paras = [p["context"] for p in art["paragraphs"]]
+        for pi, para in enumerate(art["paragraphs"]):
+            for qa in para["qas"]:
+                ans = qa["answers"][0]
+                a, b = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+                if para["context"][a:b] == ans["text"]:
+                    found.append((art["title"], paras, pi, qa["question"], a, b))
+    rng.shuffle(found)
+    out = []
+    for title, paras, pi, q, a, b in found[:n]:
+        others = [i for i in range(len(paras)) if i != pi]
+        if others and rng.random() < p_neg:
+            ctx = paras[rng.choice(others)]
+            spans = R.split_sentences(ctx) or [(0, len(ctx))]
+            x, y = run_around(spans, rng.randrange(len(spans)))
+            if ctx[x:y].find(paras[pi][a:b]) < 0:
+                out.append(dict(q=q, ctx=title, piece=ctx[x:y], ans=None, kind="win_neg"))
+                continue
+        ctx = paras[pi]
+        spans = R.split_sentences(ctx)
+        gold = [i for i, (x, y) in enumerate(spans) if x <= a and b <= y]
+        if not gold:
+            continue
+        x, y = run_around(spans, gold[0])
+        out.append(dict(q=q, ctx=title, piece=ctx[x:y], ans=(a - x, b - x), kind="win"))
+    return out
+
+
 def featurize_groups(tok, groups: list[list[dict]]) -> list[list[dict]]:
     """Featurized groups; a group whose answer was truncated away is dropped."""
     for k, grp in enumerate(groups):
@@ -421,6 +465,12 @@ def train(args):
         n = args.steps * args.shared_norm
         groups = cached_feats(out, f"groups{n}", lambda: featurize_groups(tok, build_groups(load_split(data / "train"), args.seed, n)))
         print(f"shared normalisation: {len(groups)} groups of {np.mean([len(g) for g in groups]):.1f} sentences", flush=True)
+    windows = []
+    if args.windows:
+        n = args.steps * args.windows
+        long_tok = R.with_max_len(tok, R.PARA_LEN)
+        windows = cached_feats(out, f"windows{n}", lambda: featurize(long_tok, build_windows(load_split(data / "train"), args.seed, n)))
+        print(f"windows: {len(windows)} of {np.mean([len(f['ids']) for f in windows]):.0f} tokens", flush=True)
     counts = {}
     for f in train_feats:
         counts[f["kind"]] = counts.get(f["kind"], 0) + 1
@@ -473,8 +523,8 @@ def train(args):
     def scores() -> dict:
         te = time.time()
         rec = evaluate(model, dev_feats)
-        if args.rc_questions:  # the sentence picked by span score, as read_paragraph does
-            rc = R.eval_rc(data / "dev", R.Reader(model, tok, {}), limit=args.rc_questions, progress=False, select="span")
+        if args.rc_questions:
+            rc = R.eval_rc(data / "dev", R.Reader(model, tok, {}), limit=args.rc_questions, progress=False, select=args.rc_select)
             rec.update(rc_em=rc["em"], rc_f1=rc["f1"])
         rec["eval_s"] = round(time.time() - te, 1)
         return rec
@@ -483,7 +533,7 @@ def train(args):
         log(out, {"step": 0, **scores()})
     model.train()
     t_last = time.time()
-    run_loss = run_span = run_bce = run_sn = 0.0
+    run_loss = run_span = run_bce = run_sn = run_win = 0.0
     n_run = 0
     while step < args.steps:
         idx = batch_at(step)
@@ -497,6 +547,13 @@ def train(args):
             sn_l = shared_norm_loss(g_start, g_end, g_piece, [len(g) for g in grp], g_st, g_en)
             loss = loss + 0.5 * sn_l
             run_sn += float(sn_l.detach())
+        if windows:
+            w = [windows[(step * args.windows + k) % len(windows)] for k in range(args.windows)]
+            w_ids, w_att, w_piece, w_st, w_en, w_lab = tensors(w)
+            w_cls, w_start, w_end = model(w_ids, w_att)
+            w_l, _, _ = losses(w_cls, w_start, w_end, w_piece, w_st, w_en, w_lab)
+            loss = loss + w_l
+            run_win += float(w_l.detach())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(enc_params + head_params, 1.0)
@@ -511,11 +568,11 @@ def train(args):
             dt = (time.time() - t_last) / n_run
             print(
                 f"step {step}/{args.steps} loss {run_loss / n_run:.3f} (span {run_span / n_run:.3f} bce {run_bce / n_run:.3f}"
-                f"{f' shared {run_sn / n_run:.3f}' if groups else ''}) "
+                f"{f' shared {run_sn / n_run:.3f}' if groups else ''}{f' windows {run_win / n_run:.3f}' if windows else ''}) "
                 f"lr {sched.get_last_lr()[0]:.2e} {dt:.2f}s/step",
                 flush=True,
             )
-            run_loss = run_span = run_bce = run_sn = 0.0
+            run_loss = run_span = run_bce = run_sn = run_win = 0.0
             n_run = 0
             t_last = time.time()
         evaluated = False
@@ -625,6 +682,9 @@ def main(argv=None):
     ap.add_argument("--init", help="a checkpoint whose weights a new run starts from (new optimiser and schedule)")
     ap.add_argument("--shared-norm", type=int, default=0, metavar="G",
                     help="also train on G questions a step with all sentences of their paragraph, span scores normalised across them")
+    ap.add_argument("--windows", type=int, default=0, metavar="W",
+                    help="per step also W questions read against a run of whole sentences (up to PARA_LEN tokens) around the answer")
+    ap.add_argument("--rc-select", default="span", choices=["score", "span", "whole"], help="how --rc-questions reads the paragraph")
     ap.add_argument("--rc-questions", type=int, default=0, help="at each evaluation, also RC EM/F1 on this many dev questions")
     ap.add_argument("--export", metavar="PATH", help="write the best (or --checkpoint) weights as fp16 safetensors and exit")
     ap.add_argument("--checkpoint", help="checkpoint to export instead of out/best.pt")
@@ -633,7 +693,7 @@ def main(argv=None):
     ap.add_argument("--weights", help="reader weights for --eval-rc / --eval-sentence (default: the shipped ones)")
     ap.add_argument("--quantize", default="auto", choices=list(R.PRECISIONS), help="precision for --eval-rc / --eval-sentence (see qa.reader.PRECISIONS)")
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--select", choices=["score", "span"], default=None, help="--eval-rc: pick the sentence by answerability or span score")
+    ap.add_argument("--select", choices=["score", "span", "whole"], default=None, help="--eval-rc: see qa.reader.read_paragraph")
     ap.add_argument("--bench", action="store_true", help="load time and read() latency, then exit")
     ap.add_argument("--bench-runs", type=int, default=30)
     args = ap.parse_args(argv)

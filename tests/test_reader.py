@@ -224,6 +224,42 @@ def test_shared_normalisation_groups_and_loss():
     assert float(right) < 0.1 < float(wrong)
 
 
+def test_paragraph_windows_hold_whole_sentences_that_fit(tiny):
+    root, base, _, weights = tiny
+    reader = R.Reader.load(weights, base=base)
+    sentence = "海外特別研究員事業では毎年約300名を派遣している" * 3 + "。"  # 73 chars = 73 tokens
+    para = sentence * 12
+    windows = R.paragraph_windows(reader, "何名", "t", para)
+    sentences = R.split_sentences(para)
+    bounds = {a for a, _ in sentences} | {b for _, b in sentences}
+    assert all(a in bounds and b in bounds for a, b in windows)  # whole sentences only
+    assert all(b - a <= R.PARA_LEN for a, b in windows) and max(b - a for a, b in windows) > len(sentence)
+    assert windows[0][0] == 0 and windows[-1][1] == len(para)
+    assert all(later[0] < earlier[1] for earlier, later in zip(windows, windows[1:]))  # overlapping, so none is cut off
+    assert R.paragraph_windows(reader, "何名", "t", "短い。") == [(0, 3)]
+    text, _ = R.read_paragraph("何名", "t", para, reader, select="whole")
+    assert text in para
+
+
+def test_training_windows_hold_the_answer_within_the_size():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import train_reader as T
+
+    ctx = "".join(f"{i}番目の文はここにある。" for i in range(30)) + "海外特別研究員事業では約300名を派遣した。最後の文。"
+    other = "別の段落の文。" * 5
+    arts = [{"title": "研究", "paragraphs": [
+        {"context": ctx, "qas": [{"id": "1", "question": "何名派遣しましたか", "answers": [{"text": "約300名", "answer_start": ctx.index("約300名")}]}]},
+        {"context": other, "qas": []}]}]
+    wins = T.build_windows(arts, seed=0, n=1, max_chars=120, p_neg=0.0)
+    assert len(wins) == 1 and wins[0]["kind"] == "win"
+    (w,) = wins
+    assert w["piece"][w["ans"][0]:w["ans"][1]] == "約300名" and len(w["piece"]) <= 120 and w["piece"] in ctx
+    (neg,) = T.build_windows(arts, seed=0, n=1, p_neg=1.0)
+    assert neg["ans"] is None and neg["piece"] in other
+
+
 REAL = R.WEIGHTS
 
 
