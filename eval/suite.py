@@ -201,6 +201,6 @@ def _reading_comprehension(data_dir: str) -> int:
         raise InputError(f"no JaQuAD files (*.json) in {data_dir}; pass the data/dev folder of the JaQuAD repository")
     got = eval_rc(data_dir, Reader.load())
     print("| model | questions | EM | F1 |\n|---|---|---|---|")
-    print(f"| this reader (e5-small, top 6 layers tuned) | {got['n']} | {got['em']:.3f} | {got['f1']:.3f} |")
+    print(f"| this reader (e5-small, top 6 layers tuned; reads by {got['select']}) | {got['n']} | {got['em']:.3f} | {got['f1']:.3f} |")
     print(f"| BERT-Japanese baseline (published) | 3939 | {BERT_JAQUAD_DEV['em']:.3f} | {BERT_JAQUAD_DEV['f1']:.3f} |")
     return 0

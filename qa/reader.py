@@ -677,20 +677,13 @@ def eval_rc(
         from tqdm import tqdm
 
         it = tqdm(items, desc="rc eval", mininterval=10)
-    selects = [select] if select else ["score", "span"]
-    em = dict.fromkeys(selects, 0.0)
-    f1 = dict.fromkeys(selects, 0.0)
+    select = select or SELECT
+    em = f1 = 0.0
     t0 = time.perf_counter()
     for title, para, q, golds in it:
-        if selects != ["whole"]:
-            spans, readings = _read_sentences(q, title, para, reader)
-        for sel in selects:
-            pred, _ = read_paragraph(q, title, para, reader, "whole") if sel == "whole" else _pick(para, spans, readings, sel)
-            em[sel] += max(exact_match(pred, g) for g in golds)
-            f1[sel] += max(char_f1(pred, g) for g in golds)
+        pred, _ = read_paragraph(q, title, para, reader, select)
+        em += max(exact_match(pred, g) for g in golds)
+        f1 += max(char_f1(pred, g) for g in golds)
     n = max(1, len(items))
-    main = select or SELECT
-    out = {"n": len(items), "em": em[main] / n, "f1": f1[main] / n, "select": main, "seconds": time.perf_counter() - t0}
-    if len(selects) > 1:
-        out["by_select"] = {sel: {"em": em[sel] / n, "f1": f1[sel] / n} for sel in selects}
+    out = {"n": len(items), "em": em / n, "f1": f1 / n, "select": select, "seconds": time.perf_counter() - t0}
     return out

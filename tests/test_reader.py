@@ -241,6 +241,19 @@ def test_paragraph_windows_hold_whole_sentences_that_fit(tiny):
     assert text in para
 
 
+@pytest.mark.parametrize("select", ["span", "score", "whole"])
+def test_eval_rc_scores_jaquad_style_files(tiny, tmp_path, select):
+    root, base, _, weights = tiny
+    reader = R.Reader.load(weights, base=base)
+    ctx = "海外特別研究員事業では毎年約300名を派遣している。ABC。"
+    qas = [{"id": str(i), "question": q, "answers": [{"text": a, "answer_start": ctx.index(a)}]}
+           for i, (q, a) in enumerate([("何名", "約300名"), ("何", "ABC"), ("事業", "海外特別研究員事業")])]
+    (tmp_path / "dev-000.json").write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": ctx, "qas": qas}]}]}))
+    got = R.eval_rc(tmp_path, reader, progress=False, select=select)
+    assert got["n"] == 3 and got["select"] == select and 0.0 <= got["em"] <= got["f1"] <= 1.0
+    assert R.eval_rc(tmp_path, reader, limit=1, progress=False, select=select)["n"] == 1
+
+
 def test_training_windows_hold_the_answer_within_the_size():
     import sys
 
