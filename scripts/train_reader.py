@@ -7,7 +7,9 @@
 
 --shared-norm G adds, at every step, G questions read against all sentences of their
 paragraph with one softmax over all their tokens (shared normalisation), so that span
-scores rank sentences, as read_paragraph and the RC evaluation use them.
+scores rank sentences, as read_paragraph and the RC evaluation use them. --windows W adds
+W questions read against a run of whole sentences around the answer, up to
+qa.reader.PARA_LEN tokens, for read_paragraph(select="whole"); --rc-select whole scores that.
 
 Training resumes from the latest checkpoint in --out. Every --eval-every steps it scores a
 fixed dev sample (span EM/F1 inside the positive sentence, answerable-vs-negative ROC AUC,
