@@ -354,6 +354,14 @@ def choose_read(reads: list[Read], cfg: AnswerSettings) -> list[Read]:
     return [best]
 
 
+def second_answers(first: Read, second: Read, cfg: AnswerSettings) -> bool:
+    """Whether the rule's second quote answers too: probable enough, and either close to
+    the first in the reader's logit or stating other figures for the same thing."""
+    if second.probability < cfg.reader_second:
+        return False
+    return first.logit - second.logit <= cfg.reader_second_gap or disagree(first.cand.text, second.cand.text)
+
+
 class Answerer:
     def __init__(self, retriever: Retriever, config: Config | None = None, reader=None):
         self.retriever = retriever
@@ -395,7 +403,7 @@ class Answerer:
             p = reads[0].probability
             if not abstained and p < cfg.reader_threshold:  # the reader doubts the rule's pick
                 abstained, chosen = True, []
-            elif len(reads) > 1 and reads[1].probability < cfg.reader_second:  # a second quote must answer too
+            elif len(reads) > 1 and not second_answers(reads[0], reads[1], cfg):
                 chosen, reads = chosen[:1], reads[:1]
             confidence = 1.0 - p if abstained else p
         else:

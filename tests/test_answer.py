@@ -383,6 +383,31 @@ def test_reader_in_the_span_role_reads_only_what_the_rule_chose(fake_pipeline):
         assert answer.short_answer is None and answer.confidence == pytest.approx(1 / (1 + np.exp(4.0)))
 
 
+class _LogitsReader:
+    """Reads the i-th piece with the i-th logit and no span."""
+
+    def __init__(self, *logits):
+        self.logits = logits
+
+    def read(self, question, pieces):
+        from qa.reader import Reading
+
+        return [Reading(self.logits[i], None, 0.0) for i in range(len(pieces))]
+
+
+@pytest.mark.parametrize("second_logit, quotes", [(1.0, 1), (3.0, 2)])
+def test_span_role_keeps_a_second_quote_only_near_the_first_in_reader_logit(fake_pipeline, second_logit, quotes):
+    from qa.answer import Answerer
+
+    # every probability 0.5, so only the logit gap (default 1.9) can drop the rule's second quote
+    config = fake_pipeline.config.with_(reader_coefs=(0.0,) * 6, reader_shift=0.0, abstain_kind_missing=False,
+                                        abstain_coverage=0.0, abstain_unknown=2.0)
+    question = "海外特別研究員事業では毎年何名の若手研究者を派遣していますか？"
+    assert len(Answerer(fake_pipeline.retriever, config).ask(question).quotes) == 2  # the rule alone quotes two
+    answer = Answerer(fake_pipeline.retriever, config, _LogitsReader(4.0, second_logit)).ask(question)
+    assert len(answer.quotes) == quotes
+
+
 def test_reader_abstains_below_the_threshold(fake_pipeline):
     from qa.answer import Answerer
 
