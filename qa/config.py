@@ -85,7 +85,7 @@ class AnswerSettings:
     reader_threshold: float = 0.1581
     reader_second: float = 0.2  # a second quote must itself be at least this probable (dev: 0.5 and 0.9 cost accuracy)
     # ... and its reader logit at most this far below the first's. On dev, the 8 second quotes
-    # that hold an answer were at most 1.47 below; 10 of the 19 that hold none were over 2.27 below.
+    # that hold an answer were at most 1.47 below; 10 of the 19 that hold none were 2.27 or more below.
     reader_second_gap: float = 1.9
 
 
