@@ -311,6 +311,11 @@ def test_span_trimming(text, short):
         ("加盟国は80か国の規模", "80か国の", "80か国"),
         ("2025年1月に協力趣意書に署名", "1月に", "2025年1月"),  # the month takes its year
         ("同年1月に署名", "1月", "1月"),  # no year written before it: left alone
+        ("1603年2月に死去", "2月", "1603年2月"),  # any four-digit year
+        ("1983年にアニメ化", "年", "1983年"),  # never starting inside a number
+        ("予算は955億ユーロ規模", "5億ユーロ", "955億ユーロ"),
+        ("成長率は3.5%だった", "5%", "3.5%"),
+        ("約300名を派遣", "300名", "300名"),  # 約 is not a digit: left alone
         ("毎年約300名を派遣", "約300名", "約300名"),  # nothing to tidy
         ("東京で", "で", "で"),  # never emptied
     ],
