@@ -316,6 +316,9 @@ def test_span_trimming(text, short):
         ("予算は955億ユーロ規模", "5億ユーロ", "955億ユーロ"),
         ("成長率は3.5%だった", "5%", "3.5%"),
         ("約300名を派遣", "300名", "300名"),  # 約 is not a digit: left alone
+        ("A320の開発", "320", "A320"),  # nor inside a word of Latin letters and digits
+        ("葬式は4月28日に", "28日", "4月28日"),  # a day takes its month
+        ("2025年1月28日に署名", "28日", "2025年1月28日"),  # ... and then the month its year
         ("毎年約300名を派遣", "約300名", "約300名"),  # nothing to tidy
         ("東京で", "で", "で"),  # never emptied
     ],
