@@ -327,3 +327,7 @@ def test_span_is_a_phrase(text, read, short):
     a = text.index(read)
     a, b = R._trim(text, a, a + len(read))
     assert text[a:b] == short
+
+
+def test_an_empty_span_at_the_end_stays_empty():
+    assert R._phrase("A320", 4, 4) == (4, 4) and R._trim("A320。", 4, 5) == (5, 5)
