@@ -170,21 +170,29 @@ def build_examples(arts: list[dict], seed: int, max_questions: int | None = None
     return out
 
 
+def answered(arts: list[dict]):
+    """(article, paragraph index, question, answer start, end) for every question whose
+    first answer is found where it says in its paragraph."""
+    for art in arts:
+        for pi, para in enumerate(art["paragraphs"]):
+            for qa in para["qas"]:
+                ans = qa["answers"][0]
+                a, b = ans["answer_start"], ans["answer_start"] + len(ans["text"])
+                if para["context"][a:b] == ans["text"]:
+                    yield art, pi, qa["question"], a, b
+
+
 def build_groups(arts: list[dict], seed: int, n: int, max_pieces: int = 10) -> list[list[dict]]:
     """For shared normalisation: `n` random questions, each with every sentence of its
     paragraph (at most `max_pieces`, the answer's among them) as one group of examples."""
     rng = random.Random(seed)
     found = []
-    for art in arts:
-        for para in art["paragraphs"]:
-            ctx = para["context"]
-            spans = R.split_sentences(ctx)
-            for qa in para["qas"]:
-                ans = qa["answers"][0]
-                a, b = ans["answer_start"], ans["answer_start"] + len(ans["text"])
-                gold = [i for i, (x, y) in enumerate(spans) if x <= a and b <= y]
-                if ctx[a:b] == ans["text"] and len(spans) > 1 and gold:
-                    found.append((art["title"], ctx, spans, gold[0], qa["question"], a, b))
+    for art, pi, q, a, b in answered(arts):
+        ctx = art["paragraphs"][pi]["context"]
+        spans = R.split_sentences(ctx)
+        gold = [i for i, (x, y) in enumerate(spans) if x <= a and b <= y]
+        if len(spans) > 1 and gold:
+            found.append((art["title"], ctx, spans, gold[0], q, a, b))
     rng.shuffle(found)
     groups = []
     for title, ctx, spans, g, q, a, b in found[:n]:
@@ -209,18 +217,11 @@ def build_windows(arts: list[dict], seed: int, n: int, max_chars: int = 420, p_n
             j += 1
         return spans[i][0], spans[j][1]
 
-    found = []
-    for art in arts:
-        paras = [p["context"] for p in art["paragraphs"]]
-        for pi, para in enumerate(art["paragraphs"]):
-            for qa in para["qas"]:
-                ans = qa["answers"][0]
-                a, b = ans["answer_start"], ans["answer_start"] + len(ans["text"])
-                if para["context"][a:b] == ans["text"]:
-                    found.append((art["title"], paras, pi, qa["question"], a, b))
+    found = list(answered(arts))
     rng.shuffle(found)
     out = []
-    for title, paras, pi, q, a, b in found[:n]:
+    for art, pi, q, a, b in found[:n]:
+        title, paras = art["title"], [p["context"] for p in art["paragraphs"]]
         others = [i for i in range(len(paras)) if i != pi]
         if others and rng.random() < p_neg:
             ctx = paras[rng.choice(others)]
