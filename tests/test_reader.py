@@ -173,6 +173,27 @@ def test_read_paragraph_and_metrics(tiny):
     assert R.char_f1("", "x") == 0.0
 
 
+def test_span_length_costs_per_extra_token():
+    start = torch.tensor([[0.0, 2.0, 0.0, 0.0]])
+    end = torch.tensor([[0.0, 1.0, 0.0, 1.3]])  # span 1..1 scores 3.0, span 1..3 scores 3.3 before the cost
+    mask = torch.tensor([[False, True, True, True]])
+    assert R.best_spans(start, end, mask, length_cost=0.0)[0][:2] == (1, 3)
+    i, j, score = R.best_spans(start, end, mask, length_cost=0.2)[0]
+    assert (i, j) == (1, 1) and score == pytest.approx(3.0)
+    assert R.best_spans(start, end, mask, length_cost=0.1)[0] == (1, 3, pytest.approx(3.1))
+
+
+def test_sentence_pick_weighs_answerability_beside_span_score(monkeypatch):
+    para = "一文目。二文目。"
+    spans = [(0, 4), (4, 8)]
+    readings = [R.Reading(score=-2.0, span=(0, 3), span_score=5.0), R.Reading(score=3.0, span=(0, 3), span_score=4.0)]
+    monkeypatch.setattr(R, "ANSWERABILITY", 0.0)
+    assert R._pick(para, spans, readings, "span")[0] == "一文目"
+    monkeypatch.setattr(R, "ANSWERABILITY", 0.35)  # 5.0 - 0.7 < 4.0 + 1.05
+    assert R._pick(para, spans, readings, "span")[0] == "二文目"
+    assert R._pick(para, spans, readings, "score")[0] == "二文目"
+
+
 def test_training_examples_and_targets(tmp_path):
     """The training script's example builder: spans match, perturbed questions lose their item."""
     import sys
