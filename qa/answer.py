@@ -262,6 +262,23 @@ _FIELD = re.compile(r"【([^】]{1,20})】\s*([^【]*?)\s*(?=【|$)")
 _GENERIC_END = re.compile(r"(年|数|名称|時期)$")
 
 
+_RANK_ASKED = re.compile(r"何\s*位|何番目|順位")
+_RANKED = re.compile(r"【\s*([0-9０-９]+\s*位)\s*】\s*([^\s【0-9０-９.,%％]+)|([^\s【】0-9０-９.,%％]+)\s*([0-9０-９]+\s*位)")
+
+
+def rank_span(question: str, text: str) -> tuple[int, int] | None:
+    """For a question asking a rank, the rank of what it names in a ranking row:
+    「日本は何位？」 -> 「9位」 of 「【9位】日本 4.8%」 or 「12位」 of 「日本 12位」; else None."""
+    if not _RANK_ASKED.search(question):
+        return None
+    asked = squash(question)
+    for m in _RANKED.finditer(text):
+        rank, name = (1, 2) if m.group(1) else (4, 3)
+        if any(f in asked for f in forms(squash(m.group(name)))):
+            return m.span(rank)
+    return None
+
+
 def field_span(question: str, text: str) -> tuple[int, int] | None:
     """In a 【field】value row, the span of the value of the field the question names
     (「プロジェクト数は？」 -> 「45プロジェクト」; 「いつ設置」 names 【設置年】), else None."""
@@ -456,7 +473,7 @@ class Answerer:
             piece = chunk.pieces[cand.piece]
             row = row_label(piece.text) if piece.kind == "row" else ""
             label = f"{chunk.title} / {row}" if row else chunk.title
-            span = field_span(query, piece.text) or kind_span(query, piece.text, span)
+            span = rank_span(query, piece.text) or field_span(query, piece.text) or kind_span(query, piece.text, span)
             quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, choose,
-                       disagree, field_span, is_english, key_terms, kind_span, question_kind, row_label, subjects)
+                       disagree, field_span, is_english, key_terms, kind_span, question_kind, rank_span, row_label, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -211,6 +211,21 @@ def test_kind_span(question, text, read, short):
 )
 def test_field_span(question, text, short):
     span = field_span(question, text)
+    assert (text[span[0]: span[1]] if span else None) == short
+
+
+@pytest.mark.parametrize(
+    "question, text, short",
+    [
+        ("化学分野で日本は何位ですか？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7% 【9位】日本 4.8%", "9位"),
+        ("計算機・数学で日本は何位？", "計算機・ 数学：【1位】中国 38.6% 【10位】スペイン 3.1% 日本 12位", "12位"),  # outside the top 10
+        ("アメリカの順位は？", "臨床医学：【1位】英国 18.6% 【2位】米国 16.7%", "2位"),  # by another name
+        ("日本は何位ですか？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", None),  # not in the row
+        ("化学分野の2位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", None),  # asks who, not which rank
+    ],
+)
+def test_rank_span(question, text, short):
+    span = rank_span(question, text)
     assert (text[span[0]: span[1]] if span else None) == short
 
 
