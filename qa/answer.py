@@ -263,19 +263,27 @@ _GENERIC_END = re.compile(r"(年|数|名称|時期)$")
 
 
 _RANK_ASKED = re.compile(r"何\s*位|何番目|順位")
-_RANKED = re.compile(r"【\s*([0-9０-９]+\s*位)\s*】\s*([^\s【0-9０-９.,%％]+)|([^\s【】0-9０-９.,%％]+)\s*([0-9０-９]+\s*位)")
+_SHARE_ASKED = re.compile(r"割合|シェア|比率|[%％]|パーセント|どれ(くらい|ぐらい|ほど)")
+# 「【9位】日本 4.8%」 (rank, name, share) or 「日本 12位」 (name, rank)
+_RANKED = re.compile(r"【\s*([0-9０-９]+\s*位)\s*】\s*([^\s【0-9０-９.,%％]+)\s*([0-9０-９.,]+\s*[%％])?"
+                     r"|([^\s【】0-9０-９.,%％]+)\s*([0-9０-９]+\s*位)")
 
 
-def rank_span(question: str, text: str) -> tuple[int, int] | None:
-    """For a question asking a rank, the rank of what it names in a ranking row:
-    「日本は何位？」 -> 「9位」 of 「【9位】日本 4.8%」 or 「12位」 of 「日本 12位」; else None."""
-    if not _RANK_ASKED.search(question):
+def ranking_span(question: str, text: str) -> tuple[int, int] | None:
+    """In a ranking row, for the entry the question names: its rank when the question
+    asks one (「日本は何位？」 -> 「9位」 of 「【9位】日本 4.8%」, 「12位」 of 「日本 12位」), its
+    share when it asks that (「韓国の割合は？」 -> 「8.9%」); else None."""
+    wants_rank, wants_share = bool(_RANK_ASKED.search(question)), bool(_SHARE_ASKED.search(question))
+    if not (wants_rank or wants_share):
         return None
     asked = squash(question)
     for m in _RANKED.finditer(text):
-        rank, name = (1, 2) if m.group(1) else (4, 3)
-        if any(f in asked for f in forms(squash(m.group(name)))):
+        rank, name, share = (1, 2, 3) if m.group(1) else (5, 4, 0)
+        if not any(f in asked for f in forms(squash(m.group(name)))):
+            continue
+        if wants_rank:
             return m.span(rank)
+        return m.span(share) if share and m.group(share) else (m.start(), m.end())
     return None
 
 
@@ -473,7 +481,7 @@ class Answerer:
             piece = chunk.pieces[cand.piece]
             row = row_label(piece.text) if piece.kind == "row" else ""
             label = f"{chunk.title} / {row}" if row else chunk.title
-            span = rank_span(query, piece.text) or field_span(query, piece.text) or kind_span(query, piece.text, span)
+            span = ranking_span(query, piece.text) or field_span(query, piece.text) or kind_span(query, piece.text, span)
             quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, choose,
-                       disagree, field_span, is_english, key_terms, kind_span, question_kind, rank_span, row_label, subjects)
+                       disagree, field_span, is_english, key_terms, kind_span, question_kind, ranking_span, row_label, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -222,10 +222,13 @@ def test_field_span(question, text, short):
         ("アメリカの順位は？", "臨床医学：【1位】英国 18.6% 【2位】米国 16.7%", "2位"),  # by another name
         ("日本は何位ですか？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", None),  # not in the row
         ("化学分野の2位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", None),  # asks who, not which rank
+        ("材料科学で韓国の割合は？", "材料科学：【1位】中国 49.8% 【2位】韓国 8.9%", "8.9%"),  # its share
+        ("計算機・数学で日本の割合は？", "計算機・ 数学：【1位】中国 38.6% 【10位】スペイン 3.1% 日本 12位", "日本 12位"),  # no share given
+        ("韓国の研究者は？", "材料科学：【1位】中国 49.8% 【2位】韓国 8.9%", None),  # neither rank nor share asked
     ],
 )
-def test_rank_span(question, text, short):
-    span = rank_span(question, text)
+def test_ranking_span(question, text, short):
+    span = ranking_span(question, text)
     assert (text[span[0]: span[1]] if span else None) == short
 
 
