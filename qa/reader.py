@@ -44,7 +44,10 @@ except ImportError:  # pragma: no cover - depends on the state of errors.py
 
 BASE_MODEL_ID = "intfloat/multilingual-e5-small"
 FORMAT_VERSION = 2  # 2: layers 6-11 (1 had 8-11; six trainable layers learned far faster)
-MAX_LEN = 128  # tokens of question + context + piece
+MAX_LEN = 128  # tokens of question + context + piece, as trained
+# Tokens read at answer time: the few longer pieces keep their end instead of losing it
+# (JaQuAD dev: 452 questions have a sentence cut at 128; RC F1 there .691 -> .698, EM +6).
+READ_LEN = 256
 MAX_QUESTION_TOKENS = 48  # longer questions are cut so the piece keeps room
 MAX_CONTEXT_CHARS = 48  # heading paths are cut to this many characters
 MAX_SPAN = 30  # tokens
@@ -383,7 +386,7 @@ class Reader:
         meta = dict(meta, precision=mode)
         return cls(model, load_tokenizer(base_path), meta)
 
-    def read(self, question: str, pieces: Sequence[tuple[str, str]], batch_size: int = 32, max_len: int = MAX_LEN) -> list[Reading]:
+    def read(self, question: str, pieces: Sequence[tuple[str, str]], batch_size: int = 32, max_len: int = READ_LEN) -> list[Reading]:
         """One Reading per (context, piece); pieces are cut to fit `max_len` tokens with the question."""
         tok = self.tokenizer_for(max_len)
         pieces = [(str(c or ""), str(p or "")) for c, p in pieces]
