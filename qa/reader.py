@@ -608,8 +608,9 @@ def read_paragraph(
     """The best span of `paragraph` and the answerability score of what it was read in.
 
     select "span" or "score" reads sentence by sentence and picks the sentence by span
-    score (plus ANSWERABILITY times its answerability logit) or by answerability alone; "whole" reads windows of whole sentences of up to PARA_LEN
-    tokens and picks by span score."""
+    score (plus ANSWERABILITY times its answerability logit) or by answerability alone;
+    "whole" reads windows of whole sentences of up to PARA_LEN tokens and picks by span
+    score."""
     reader = reader or _default_reader()
     select = select or SELECT
     if select == "whole":

@@ -183,6 +183,20 @@ def test_span_length_costs_per_extra_token():
     assert R.best_spans(start, end, mask, length_cost=0.1)[0] == (1, 3, pytest.approx(3.1))
 
 
+def test_read_keeps_the_end_of_a_piece_longer_than_training_length(tiny, monkeypatch):
+    root, base, _, weights = tiny
+    reader = R.Reader.load(weights, base=base)
+    piece = "abc " * 50 + "300"  # 203 characters, one token each with the tiny tokenizer
+
+    def last_token(start, end, piece_mask, **_):  # a reader that always points at the piece's last token
+        return [(int(m.nonzero().max()),) * 2 + (0.0,) for m in piece_mask]
+
+    monkeypatch.setattr(R, "best_spans", last_token)
+    assert piece[slice(*reader.read("q", [("", piece)])[0].span)] == "300"  # read to the end (the whole number)
+    cut = reader.read("q", [("", piece)], max_len=R.MAX_LEN)[0].span
+    assert cut[1] < len(piece) - 50
+
+
 def test_sentence_pick_weighs_answerability_beside_span_score(monkeypatch):
     para = "一文目。二文目。"
     spans = [(0, 4), (4, 8)]
