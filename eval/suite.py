@@ -195,7 +195,9 @@ BERT_JAQUAD_DEV = {"em": 0.6101, "f1": 0.7735}  # published baseline (JaQuAD REA
 def _reading_comprehension(data_dir: str) -> int:
     """EM/F1 of the reader on JaQuAD dev with the gold paragraph given."""
     from qa.errors import InputError
-    from qa.reader import Reader, eval_rc
+    from qa.reader import Reader
+
+    from .rc import eval_rc
 
     if not list(Path(data_dir).glob("*.json")):
         raise InputError(f"no JaQuAD files (*.json) in {data_dir}; pass the data/dev folder of the JaQuAD repository")

@@ -41,7 +41,7 @@ def write_corpus(dev: Path, root: Path, n_articles: int) -> list[dict]:
 
 
 def score(pipeline, questions, role: str) -> dict:
-    from qa.reader import char_f1, exact_match
+    from qa.eval.rc import char_f1, exact_match
     from qa.tokens import squash
 
     h1 = h5 = right = abstained = 0

@@ -41,6 +41,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from qa import reader as R  # noqa: E402
+from qa.eval import rc  # noqa: E402
 
 DATA_VERSION = 2  # bump when example building changes (invalidates the cached examples)
 
@@ -385,8 +386,8 @@ def evaluate(model, feats: list[dict], batch: int = 64) -> dict:
                 pred = piece_text[a:b]
             a, b = f["ex"]["ans"]
             gold = piece_text[a:b]
-            em += R.exact_match(pred, gold)
-            f1 += R.char_f1(pred, gold)
+            em += rc.exact_match(pred, gold)
+            f1 += rc.char_f1(pred, gold)
     labels = np.array([f["label"] for f in feats])
     kinds = np.array([f["kind"] for f in feats])
     out = {
@@ -527,8 +528,8 @@ def train(args):
         te = time.time()
         rec = evaluate(model, dev_feats)
         if args.rc_questions:
-            rc = R.eval_rc(data / "dev", R.Reader(model, tok, {}), limit=args.rc_questions, progress=False, select=args.rc_select)
-            rec.update(rc_em=rc["em"], rc_f1=rc["f1"])
+            got = rc.eval_rc(data / "dev", R.Reader(model, tok, {}), limit=args.rc_questions, progress=False, select=args.rc_select)
+            rec.update(rc_em=got["em"], rc_f1=got["f1"])
         rec["eval_s"] = round(time.time() - te, 1)
         return rec
 
@@ -620,7 +621,7 @@ def export(args):
 def eval_rc(args):
     torch.set_num_threads(args.threads)
     reader = R.Reader.load(Path(args.weights) if args.weights else None, quantize=args.quantize)
-    res = R.eval_rc(Path(args.data) / "dev", reader, limit=args.limit, select=args.select)
+    res = rc.eval_rc(Path(args.data) / "dev", reader, limit=args.limit, select=args.select)
     res["quantize"] = args.quantize
     print(json.dumps(res))
 
@@ -696,7 +697,7 @@ def main(argv=None):
     ap.add_argument("--weights", help="reader weights for --eval-rc / --eval-sentence (default: the shipped ones)")
     ap.add_argument("--quantize", default="auto", choices=list(R.PRECISIONS), help="precision for --eval-rc / --eval-sentence (see qa.reader.PRECISIONS)")
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--select", choices=["score", "span", "whole"], default=None, help="--eval-rc: see qa.reader.read_paragraph")
+    ap.add_argument("--select", choices=["score", "span", "whole"], default=None, help="--eval-rc: see qa.eval.rc.read_paragraph")
     ap.add_argument("--bench", action="store_true", help="load time and read() latency, then exit")
     ap.add_argument("--bench-runs", type=int, default=30)
     args = ap.parse_args(argv)

@@ -15,46 +15,7 @@ from qa.errors import QAError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-CHARS = "abcdefghijklmnopqrstuvwxyzABC0123456789 。、!?>\n海外特別研究員事業では毎年約300名を派遣しているか何"
-
-
-def _tiny_base(folder: Path, seed: int, hidden: int = 16, weights_sha: str = "tiny-sha"):
-    """A 12-layer BertModel with hidden size 16 saved with a char tokenizer and a qa_model.json."""
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel
-
-    folder.mkdir(parents=True, exist_ok=True)
-    specials = ["<s>", "<pad>", "</s>", "<unk>"]
-    vocab = {t: i for i, t in enumerate(specials + sorted(set(CHARS)))}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B:1 </s>:1", special_tokens=[("<s>", 0), ("</s>", 2)]
-    )
-    tok.save(str(folder / "tokenizer.json"))
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=12, num_attention_heads=2,
-        intermediate_size=2 * hidden, max_position_embeddings=512, pad_token_id=1,
-    )
-    BertModel(config).save_pretrained(folder)
-    (folder / "qa_model.json").write_text(json.dumps({"model": "tiny", "weights_sha256": weights_sha}))
-    return R.load_base(folder)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("reader")
-    base = _tiny_base(root / "base", seed=0)
-    torch.manual_seed(1)
-    model = R.ReaderModel(base)
-    with torch.no_grad():  # heads that are not all-zero-ish so spans vary
-        for p in model.span_head.parameters():
-            p.normal_(0, 1.0)
-    weights = root / "w" / "reader.safetensors"
-    R.export(model, weights, root / "base")
-    return root, base, model, weights
-
+from reader_kit import tiny, tiny_base  # noqa: E402,F401  (fixture)
 
 PIECES = [
     ("スライド > 見出し", "海外特別研究員事業では毎年約300名を派遣している。"),
@@ -117,14 +78,14 @@ def test_damaged_weights_are_refused(tiny, tmp_path):
 
 def test_weights_for_another_base_are_refused(tiny, tmp_path):
     root, base, _, weights = tiny
-    other = _tiny_base(tmp_path / "other", seed=5)  # same shape, other values, same qa_model.json sha
+    other = tiny_base(tmp_path / "other", seed=5)  # same shape, other values, same qa_model.json sha
     with pytest.raises(R.ReaderError, match="another base"):
         R.Reader.load(weights, base=other)
-    wider = _tiny_base(tmp_path / "wider", seed=0, hidden=32)
+    wider = tiny_base(tmp_path / "wider", seed=0, hidden=32)
     with pytest.raises(R.ReaderError, match="another base"):
         R.Reader.load(weights, base=wider)
     # same values, but the model folder says it is other base weights
-    renamed = _tiny_base(tmp_path / "renamed", seed=0, weights_sha="other-sha")
+    renamed = tiny_base(tmp_path / "renamed", seed=0, weights_sha="other-sha")
     with pytest.raises(R.ReaderError, match="base weights"):
         R.Reader.load(weights, base=renamed)
 
@@ -161,18 +122,6 @@ def test_loading_does_not_touch_the_shared_base(tiny):
     assert all(type(m).__module__.startswith("torch.nn.modules") or "quantized" not in type(m).__module__ for m in base.modules())
 
 
-def test_read_paragraph_and_metrics(tiny):
-    root, base, _, weights = tiny
-    reader = R.Reader.load(weights, base=base)
-    para = "海外特別研究員事業では毎年約300名を派遣している。ABC。\n何か"
-    text, score = R.read_paragraph("何名", "t", para, reader)
-    assert isinstance(score, float) and text in para
-    assert R.split_sentences("一。二！\n 三") == [(0, 2), (2, 4), (6, 7)]
-    assert R.exact_match("約300名", " 約300名。") == 1.0
-    assert R.char_f1("約300名", "300名") == pytest.approx(2 * 0.8 * 1 / 1.8)
-    assert R.char_f1("", "x") == 0.0
-
-
 def test_span_length_costs_per_extra_token():
     start = torch.tensor([[0.0, 2.0, 0.0, 0.0]])
     end = torch.tensor([[0.0, 1.0, 0.0, 1.3]])  # span 1..1 scores 3.0, span 1..3 scores 3.3 before the cost
@@ -195,17 +144,6 @@ def test_read_keeps_the_end_of_a_piece_longer_than_training_length(tiny, monkeyp
     assert piece[slice(*reader.read("q", [("", piece)])[0].span)] == "300"  # read to the end (the whole number)
     cut = reader.read("q", [("", piece)], max_len=R.MAX_LEN)[0].span
     assert cut[1] < len(piece) - 50
-
-
-def test_sentence_pick_weighs_answerability_beside_span_score(monkeypatch):
-    para = "一文目。二文目。"
-    spans = [(0, 4), (4, 8)]
-    readings = [R.Reading(score=-2.0, span=(0, 3), span_score=5.0), R.Reading(score=3.0, span=(0, 3), span_score=4.0)]
-    monkeypatch.setattr(R, "ANSWERABILITY", 0.0)
-    assert R._pick(para, spans, readings, "span")[0] == "一文目"
-    monkeypatch.setattr(R, "ANSWERABILITY", 0.35)  # 5.0 - 0.7 < 4.0 + 1.05
-    assert R._pick(para, spans, readings, "span")[0] == "二文目"
-    assert R._pick(para, spans, readings, "score")[0] == "二文目"
 
 
 def test_training_examples_and_targets(tmp_path):
@@ -257,36 +195,6 @@ def test_shared_normalisation_groups_and_loss():
     right = T.shared_norm_loss(start, end, piece, [3], st, en)
     wrong = T.shared_norm_loss(start.roll(1, 0), end.roll(1, 0), piece, [3], st, en)  # same logits, wrong sentence
     assert float(right) < 0.1 < float(wrong)
-
-
-def test_paragraph_windows_hold_whole_sentences_that_fit(tiny):
-    root, base, _, weights = tiny
-    reader = R.Reader.load(weights, base=base)
-    sentence = "海外特別研究員事業では毎年約300名を派遣している" * 3 + "。"  # 73 chars = 73 tokens
-    para = sentence * 12
-    windows = R.paragraph_windows(reader, "何名", "t", para)
-    sentences = R.split_sentences(para)
-    bounds = {a for a, _ in sentences} | {b for _, b in sentences}
-    assert all(a in bounds and b in bounds for a, b in windows)  # whole sentences only
-    assert all(b - a <= R.PARA_LEN for a, b in windows) and max(b - a for a, b in windows) > len(sentence)
-    assert windows[0][0] == 0 and windows[-1][1] == len(para)
-    assert all(later[0] < earlier[1] for earlier, later in zip(windows, windows[1:]))  # overlapping, so none is cut off
-    assert R.paragraph_windows(reader, "何名", "t", "短い。") == [(0, 3)]
-    text, _ = R.read_paragraph("何名", "t", para, reader, select="whole")
-    assert text in para
-
-
-@pytest.mark.parametrize("select", ["span", "score", "whole"])
-def test_eval_rc_scores_jaquad_style_files(tiny, tmp_path, select):
-    root, base, _, weights = tiny
-    reader = R.Reader.load(weights, base=base)
-    ctx = "海外特別研究員事業では毎年約300名を派遣している。ABC。"
-    qas = [{"id": str(i), "question": q, "answers": [{"text": a, "answer_start": ctx.index(a)}]}
-           for i, (q, a) in enumerate([("何名", "約300名"), ("何", "ABC"), ("事業", "海外特別研究員事業")])]
-    (tmp_path / "dev-000.json").write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": ctx, "qas": qas}]}]}))
-    got = R.eval_rc(tmp_path, reader, progress=False, select=select)
-    assert got["n"] == 3 and got["select"] == select and 0.0 <= got["em"] <= got["f1"] <= 1.0
-    assert R.eval_rc(tmp_path, reader, limit=1, progress=False, select=select)["n"] == 1
 
 
 def test_training_windows_hold_the_answer_within_the_size():
