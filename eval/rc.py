@@ -12,6 +12,7 @@ space, punctuation or symbols.
 from __future__ import annotations
 
 import json
+import time
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -51,7 +52,7 @@ def read_paragraph(
 def paragraph_windows(reader: Reader, question: str, context: str, paragraph: str) -> list[tuple[int, int]]:
     """Char spans of runs of whole sentences that fit PARA_LEN tokens beside the question;
     each window after the first starts with the previous one's last sentence."""
-    spans = split_sentences(paragraph) or [(0, len(paragraph))]
+    spans = _sentences(paragraph)
     tok = reader.tokenizer_for(None)
     head = len(tok.encode(clip_question(tok, question or ""), second_segment(context, "")[0]).ids)
     room = PARA_LEN - head - 1
@@ -69,8 +70,12 @@ def paragraph_windows(reader: Reader, question: str, context: str, paragraph: st
     return windows
 
 
+def _sentences(paragraph: str) -> list[tuple[int, int]]:
+    return split_sentences(paragraph) or [(0, len(paragraph))]
+
+
 def _read_sentences(question, context, paragraph, reader):
-    spans = split_sentences(paragraph) or [(0, len(paragraph))]
+    spans = _sentences(paragraph)
     return spans, reader.read(question, [(context, paragraph[a:b]) for a, b in spans])
 
 
@@ -122,8 +127,6 @@ def eval_rc(
     data_dir: str | Path, reader: Reader | None = None, limit: int | None = None, progress: bool = True, select: str | None = None
 ) -> dict:
     """Reading comprehension on JaQuAD dev: gold paragraph given, EM/F1 (max over gold answers)."""
-    import time
-
     reader = reader or _default_reader()
     files = sorted(Path(data_dir).glob("*.json"))
     items = []
