@@ -204,33 +204,6 @@ def build_groups(arts: list[dict], seed: int, n: int, max_pieces: int = 10) -> l
     return groups
 
 
-def build_hard(arts: list[dict], seed: int, n: int, min_shared: int = 2) -> list[dict]:
-    """Hard negatives, as retrieval serves them: for `n` random questions, the sentence of
-    their article (not the answer's, not holding the answer) that shares the most content
-    words with the question, at least `min_shared`. The topic and the question's words are
-    there; the answer is not (「センター長は誰」 against a line about the centre's opening)."""
-    from qa.tokens import terms
-
-    rng = random.Random(seed)
-    found = list(answered(arts))
-    rng.shuffle(found)
-    by_article: dict[int, list[tuple[str, set]]] = {}
-    out = []
-    for art, pi, q, a, b in found[:n]:
-        if id(art) not in by_article:
-            by_article[id(art)] = [(p["context"][x:y], set(terms(p["context"][x:y], "lemma")))
-                                   for p in art["paragraphs"] for x, y in R.split_sentences(p["context"])]
-        answer = art["paragraphs"][pi]["context"][a:b]
-        asked = set(terms(q, "lemma"))
-        scored = [(len(asked & words), rng.random(), text) for text, words in by_article[id(art)]
-                  if answer not in text and len(text) >= 8]
-        if scored:
-            shared, _, text = max(scored)
-            if shared >= min_shared:
-                out.append(dict(q=q, ctx=art["title"], piece=text, ans=None, kind="neg_hard"))
-    return out
-
-
 def build_windows(arts: list[dict], seed: int, n: int, max_chars: int = 420, p_neg: float = 0.25) -> list[dict]:
     """For reading whole windows (select="whole"): `n` random questions, each against a run
     of whole sentences around its answer of at most `max_chars` (the whole paragraph when it
@@ -428,9 +401,7 @@ def evaluate(model, feats: list[dict], batch: int = 64) -> dict:
         "n_pos": npos,
         "n": len(feats),
     }
-    for kind in ("neg_same", "neg_other", "neg_perturbed", "neg_hard"):
-        if kind not in kinds:
-            continue
+    for kind in ("neg_same", "neg_other", "neg_perturbed"):
         sel = (labels == 1) | (kinds == kind)
         out[f"auc_{kind}"] = auc(cls_all[sel], labels[sel])
     return out
@@ -493,13 +464,6 @@ def train(args):
         lambda: featurize(tok, build_examples(load_split(data / "dev"), seed=args.seed + 1, max_questions=args.dev_questions, p_para=0.0)),
     )
     dev_feats = [f for f in dev_feats if f["kind"] not in ("pos_wide",)]
-    hard = []
-    if args.hard_neg:
-        n = args.steps * args.hard_neg
-        hard = cached_feats(out, f"hard{n}", lambda: featurize(tok, build_hard(load_split(data / "train"), args.seed, n)))
-        dev_feats += cached_feats(out, f"devhard{args.dev_questions}", lambda: featurize(
-            tok, build_hard(load_split(data / "dev"), args.seed + 1, args.dev_questions)))
-        print(f"hard negatives: {len(hard)} train", flush=True)
     groups = []
     if args.shared_norm:
         n = args.steps * args.shared_norm
@@ -577,10 +541,7 @@ def train(args):
     n_run = 0
     while step < args.steps:
         idx = batch_at(step)
-        fb = [train_feats[i] for i in idx]
-        if hard:
-            fb += [hard[(step * args.hard_neg + k) % len(hard)] for k in range(args.hard_neg)]
-        ids, att, piece, st, en, lab = tensors(fb)
+        ids, att, piece, st, en, lab = tensors([train_feats[i] for i in idx])
         cls, start, end = model(ids, att)
         loss, span_l, bce_l = losses(cls, start, end, piece, st, en, lab)
         if groups:
@@ -727,8 +688,6 @@ def main(argv=None):
                     help="also train on G questions a step with all sentences of their paragraph, span scores normalised across them")
     ap.add_argument("--windows", type=int, default=0, metavar="W",
                     help="per step also W questions read against a run of whole sentences (up to PARA_LEN tokens) around the answer")
-    ap.add_argument("--hard-neg", type=int, default=0, metavar="H",
-                    help="per step also H questions against the sentence of their article sharing most words with them, answer absent")
     ap.add_argument("--rc-select", default="span", choices=["score", "span", "whole"], help="how --rc-questions reads the paragraph")
     ap.add_argument("--rc-questions", type=int, default=0, help="at each evaluation, also RC EM/F1 on this many dev questions")
     ap.add_argument("--export", metavar="PATH", help="write the best (or --checkpoint) weights as fp16 safetensors and exit")

@@ -216,24 +216,6 @@ def test_training_windows_hold_the_answer_within_the_size():
     assert neg["ans"] is None and neg["piece"] in other
 
 
-
-def test_hard_negatives_share_the_question_words_but_not_the_answer():
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    import train_reader as T
-
-    ctx = "理化学研究所は1917年に設立された。理化学研究所の量子コンピュータは2023年に公開された。雨が降った。"
-    question = "理化学研究所の量子コンピュータが公開されたのはいつですか"
-    arts = [{"title": "理研", "paragraphs": [
-        {"context": ctx, "qas": [{"id": "1", "question": question, "answers": [{"text": "2023年", "answer_start": ctx.index("2023年")}]}]},
-        {"context": "量子コンピュータの研究は理化学研究所で続いている。", "qas": []}]}]
-    (neg,) = T.build_hard(arts, seed=0, n=1)
-    assert neg["ans"] is None and neg["q"] == question
-    assert neg["piece"] == "量子コンピュータの研究は理化学研究所で続いている。"  # shares the most words, lacks 2023年
-    assert T.build_hard(arts, seed=0, n=1, min_shared=9) == []
-
-
 def test_featurize_targets_the_answer_tokens(tiny):
     """Training features point start/end at the tokens of the answer, <s> for a negative."""
     import sys
