@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, choose,
-                       disagree, field_span, is_english, key_terms, kind_span, question_kind, ranking_span, row_label, subjects)
+                       disagree, field_span, is_english, key_terms, kind_span, question_kind, ranking_span, row_label, subjects,
+                       type_clash)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -230,6 +231,44 @@ def test_field_span(question, text, short):
 def test_ranking_span(question, text, short):
     span = ranking_span(question, text)
     assert (text[span[0]: span[1]] if span else None) == short
+
+
+@pytest.mark.parametrize(
+    "question, short, clash",
+    [
+        ("Horizon Europeに準参加している国は何か国ですか？", "6つ", True),  # counts something else
+        ("何か国で実施していますか？", "36か国", False),
+        ("IBMの量子コンピュータは何量子ビットですか？", "Google", True),  # no number at all
+        ("SATREPSの予算はいくらですか？", "約146億円", False),
+        ("入場料はいくらですか？", "無料", False),
+        ("サフランを使って食すのは何人？", "イラン人", False),  # 何人 read as nationality
+        ("何回かの戦闘の後、どの国の勢力下に置かれたか？", "フランス", False),  # 何回か: several times
+        ("協力覚書の有効期間は何年ですか？", "2025年", True),  # a year for a duration
+        ("何年間研究に専念できますか？", "2年間", False),
+        ("執行副委員長の出身国はどこですか？", "城内大臣", True),
+        ("協力趣意書を結んだのはどの国・地域ですか？", "E U", False),
+        ("覚書を締結したのはどの国ですか？", "英国", False),
+        ("ヨロイザメの中国名は何？", "黒鮫", False),
+        ("何名ですか？", None, False),
+    ],
+)
+def test_type_clash(question, short, clash):
+    assert (type_clash(question, short) is not None) is clash
+
+
+def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipeline):
+    from qa.answer import CLASH_CONFIDENCE, Answerer
+
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, abstain_kind_missing=False,
+                                        abstain_coverage=0.0, abstain_unknown=2.0)
+    answerer = Answerer(fake_pipeline.retriever, config, _FakeReader("約300名"))
+    right = answerer.ask("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？")
+    assert not right.abstained and right.short_answer == "約300名"
+    wrong = answerer.ask("海外特別研究員事業では毎年何か国に若手研究者を派遣していますか？")
+    assert wrong.abstained and not wrong.quotes and wrong.short_answer is None
+    assert "何か国" in wrong.notice and "約300名" in wrong.notice
+    assert wrong.citations[0].slide == right.citations[0].slide == 12  # what it would have cited
+    assert wrong.confidence == CLASH_CONFIDENCE
 
 
 def test_key_terms_leave_out_question_words():

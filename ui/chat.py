@@ -60,7 +60,8 @@ class ChatPage:
         with self._lock:
             answer = self.pipeline.ask(reading.question, docs=limit)
         if reading.rewritten:
-            answer = dataclasses.replace(answer, question=question, notice=reading.note, reading=reading.question)
+            notice = "\n".join(filter(None, [reading.note, answer.notice]))
+            answer = dataclasses.replace(answer, question=question, notice=notice, reading=reading.question)
         if self.pipeline.corpus_ahead():
             notice = "\n".join(filter(None, [answer.notice, STALE_NOTICE]))
             answer = dataclasses.replace(answer, notice=notice)
