@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -330,9 +330,14 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
     pattern = _VALUES.get(question_kind(question))
     if span is None or pattern is None or pattern.search(text[span[0]: span[1]]):
         return span
-    found = [m.span() for m in pattern.finditer(text)]
-    a, b = span  # nearest by the gap between them; on a tie the one after (「フランス2030は540億ユーロ」)
-    return min(found, key=lambda f: (max(f[0] - b, a - f[1], 0), f[0] < a)) if found else span
+    return _nearest([m.span() for m in pattern.finditer(text)], span) or span
+
+
+def _nearest(found: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, int] | None:
+    """The span of `found` nearest to `span` by the gap between them; on a tie the one
+    after (「フランス2030は540億ユーロ」)."""
+    a, b = span
+    return min(found, key=lambda f: (max(f[0] - b, a - f[1], 0), f[0] < a)) if found else None
 
 
 # What a 「何X」 question counts, by the counter X; an answer counting something else
@@ -350,12 +355,17 @@ _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|
                         r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"
                         r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
 _COUNTRY_ASKED = re.compile(r"出身国|議長国|どの国|どこの国|国はどこ|(?<![中和英])国名は")
-_COUNTRY_LIKE = re.compile(r"(国|朝|州)$|^[A-Z]{2,6}$|^[米英仏独中日韓露伊加豪印]$")  # EU, ASEAN, 米
+# EU, ASEAN, 米, 唐; a name in katakana alone may be a state the dictionary does not know (カラマン)
+_COUNTRY_LIKE = re.compile(r"(国|朝|州)$|^[A-Z]{2,6}$|^[一-龥]$|^[ァ-ヴー・]+$")
 
 
 # How sure an abstention for a type clash is: on dev all 6 such answers were wrong, and
 # the rule of succession puts the chance of such an answer being right at (0+1)/(6+2).
 CLASH_CONFIDENCE = 0.875
+# A value of the asked kind replaces a clashing short answer only this many characters
+# from it; further off in a long row it is about something else (a 【EU】 field's name
+# for 「いつ」, and the row's only date belongs to another project).
+REPAIR_GAP = 40
 
 
 def type_clash(question: str, short: str | None) -> str | None:
@@ -384,6 +394,39 @@ def type_clash(question: str, short: str | None) -> str | None:
             _COUNTRY_LIKE.search("".join(unicodedata.normalize("NFKC", short).split())) or any(t.pos3 == "地名" for t in tokenize(text))):
         return f"質問は国を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名ではありません"
     return None
+
+
+def asked_value(question: str) -> re.Pattern | None:
+    """What a value of the kind the question asks for looks like, where that is a number,
+    a duration or a date (「何か国」 -> 「36か国」, 「何か月」 -> 「5か月」): a short answer
+    that clashes is replaced by such a value in its quote, if the quote has one."""
+    counted = _COUNT_ASKED.search(question)
+    if counted:
+        same = [c for c, kind in _COUNTERS.items() if kind == _COUNTERS[counted.group(1)]]
+        return re.compile(rf"(?:{_NUMERAL})[0-9,.]*\s*(?:{'|'.join(same)})")
+    if _DURATION_ASKED.search(question):
+        return re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")
+    if _WHEN_ASKED.search(question):
+        return _VALUES["date"]
+    if _NUMBER_ASKED.search(question):
+        return _VALUES.get(question_kind(question))
+    return None
+
+
+def settle_type(query: str, answer: Answer) -> Answer:
+    """`answer` unchanged when its short answer is the kind of thing asked for; else with
+    a value of that kind beside it in the first quote as the short answer; else an
+    abstention that says why and offers the passages it would have cited."""
+    why = None if answer.abstained else type_clash(query, answer.short_answer)
+    if why is None:
+        return answer
+    first = answer.quotes[0]
+    pattern = asked_value(query)
+    span = _nearest([m.span() for m in pattern.finditer(first.text)], first.span) if pattern else None
+    if span and max(span[0] - first.span[1], first.span[0] - span[1]) <= REPAIR_GAP:
+        quotes = (replace(first, span=span),) + answer.quotes[1:]
+        return replace(answer, quotes=quotes, short_answer=first.text[span[0]: span[1]])
+    return Answer(answer.question, True, (), answer.citations, confidence=CLASH_CONFIDENCE, notice=why)
 
 
 def _short(quotes: tuple[Quote, ...]) -> str | None:
@@ -458,12 +501,8 @@ class Answerer:
         of thing asked for (see type_clash) becomes an abstention that says why and
         offers the passages it would have cited."""
         found = self._trace(question, mode, docs, role)
-        a = found.answer
-        why = None if a.abstained else type_clash(prepare_query(question, self.config.retrieval.max_query_chars), a.short_answer)
-        if why is None:
-            return found
-        doubt = Answer(question, True, (), a.citations, confidence=CLASH_CONFIDENCE, notice=why)
-        return Trace(doubt, found.signals, found.ranking, found.candidates, found.reads)
+        settled = settle_type(prepare_query(question, self.config.retrieval.max_query_chars), found.answer)
+        return found if settled is found.answer else replace(found, answer=settled)
 
     def _trace(self, question: str, mode: str, docs, role: str | None) -> Trace:
         cfg = self.config.answer

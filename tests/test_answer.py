@@ -5,7 +5,7 @@ import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, choose,
                        disagree, field_span, is_english, key_terms, kind_span, question_kind, ranking_span, row_label, subjects,
-                       type_clash)
+                       type_clash, asked_value)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -273,6 +273,49 @@ def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipe
     assert "何か国" in wrong.notice and "約300名" in wrong.notice
     assert wrong.citations[0].slide == right.citations[0].slide == 12  # what it would have cited
     assert wrong.confidence == CLASH_CONFIDENCE
+
+
+NEAR = "1390年4月に即位したが、在位は5か月余りで、6つの州を治めた。"
+FAR = "1390年4月に即位し、6つの州を治めた。" + "その後の経緯は長く続いた。" * 4 + "在位は5か月余り。"
+
+
+@pytest.mark.parametrize(
+    "question, text, short, settled",
+    [
+        ("在位期間は何か月でしたか？", NEAR, "1390年4月", "5か月"),  # a duration beside the year the reader read
+        ("在位期間は何か月でしたか？", FAR, "1390年4月", None),  # too far off to be about the same thing
+        ("何か国を治めましたか？", NEAR, "6つ", None),  # counts something else, and no Nか国 in the quote
+        ("即位したのは何年ですか？", FAR, "1390年4月", "1390年4月"),  # no clash: kept
+    ],
+)
+def test_settle_type(question, text, short, settled):
+    from qa.answer import CLASH_CONFIDENCE, settle_type
+    from qa.results import Answer, Quote
+
+    at = text.index(short)
+    answer = Answer(question, False, (Quote(text, 1, (at, at + len(short))),), (), short_answer=short, confidence=0.9)
+    got = settle_type(question, answer)
+    assert got.short_answer == settled
+    if settled:
+        first = got.quotes[0]
+        assert first.text[first.span[0]: first.span[1]] == settled and got.confidence == 0.9
+    else:
+        assert got.abstained and got.confidence == CLASH_CONFIDENCE and got.notice
+
+
+@pytest.mark.parametrize(
+    "question, text, values",
+    [
+        ("何か国で実施？", "36か国で66のプロジェクト、6つのクラスタ", ["36か国"]),
+        ("何名を派遣？", "約300名の若手研究者、147人を調査、2018年度", ["300名", "147人"]),
+        ("在位期間は何か月？", "1390年4月に即位、5か月余り", ["5か月"]),
+        ("いつ署名？", "2025年5月に署名", ["2025年5月"]),
+        ("どの国？", "英国と2025年に署名", None),  # no value stands in for a country
+    ],
+)
+def test_asked_value(question, text, values):
+    pattern = asked_value(question)
+    assert (None if pattern is None else [m.group(0) for m in pattern.finditer(text)]) == values
 
 
 def test_key_terms_leave_out_question_words():
