@@ -1,0 +1,131 @@
+"""What a question asks for, and whether a piece or a short answer is that (qa/kinds.py)."""
+
+import pytest
+
+from qa.kinds import CLASH_CONFIDENCE, asked_value, fits, kind_span, question_kind, settle_type, type_clash
+from qa.results import Answer, Quote
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("何名を派遣していますか", "count"),
+        ("予算規模は？", "amount"),
+        ("割合はどれくらい？", "percent"),
+        ("どこですか", "other"),
+        ("いつ開催されましたか", "date"),
+        ("When was ERIA founded?", "date"),
+        ("どこで開催されましたか", "place"),
+        ("Where was it held?", "place"),
+        ("SATREPSとは何ですか", "other"),
+    ],
+)
+def test_question_kind(question, kind):
+    assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    "question, text, read, short",
+    [
+        ("この資料はいつの会議のものですか？", "基本計画専門調査会（第6回） 2025.5.22", "基本計画専門調査会", "2025.5.22"),
+        ("いくつの取組を公表しましたか？", "2024年に72の取組を公表", "公表", "72"),  # a bare number, never the year
+        ("何か国が加盟していますか？", "2021年時点で38か国が加盟", "加盟", "38か国"),
+        ("予算はいくらですか？", "LPRは250億ユーロ、フランス2030は540億ユーロ", "フランス2030", "540億ユーロ"),  # the nearest
+        ("何年とどまれますか？", "2024年の調査。2年間研究に専念", "研究", "2年間"),  # a duration fits 何年
+        ("何か国が加盟していますか？", "38か国が加盟", "38か国", "38か国"),  # the reader's own span fits: kept
+        ("誰が発案しましたか？", "尾身幸次元大臣の発案で2004年に創立", "尾身幸次", "尾身幸次"),  # not a strict value kind
+        ("何件ありますか？", "件数は公表されていない", "公表", "公表"),  # nothing of the kind: kept
+    ],
+)
+def test_kind_span(question, text, read, short):
+    a = text.index(read)
+    span = kind_span(question, text, (a, a + len(read)))
+    assert text[span[0]: span[1]] == short
+
+
+@pytest.mark.parametrize(
+    "question, short, clash",
+    [
+        ("Horizon Europeに準参加している国は何か国ですか？", "6つ", True),  # counts something else
+        ("何か国で実施していますか？", "36か国", False),
+        ("IBMの量子コンピュータは何量子ビットですか？", "Google", True),  # no number at all
+        ("SATREPSの予算はいくらですか？", "約146億円", False),
+        ("入場料はいくらですか？", "無料", False),
+        ("サフランを使って食すのは何人？", "イラン人", False),  # 何人 read as nationality
+        ("何回かの戦闘の後、どの国の勢力下に置かれたか？", "フランス", False),  # 何回か: several times
+        ("協力覚書の有効期間は何年ですか？", "2025年", True),  # a year for a duration
+        ("何年間研究に専念できますか？", "2年間", False),
+        ("執行副委員長の出身国はどこですか？", "城内大臣", True),
+        ("協力趣意書を結んだのはどの国・地域ですか？", "E U", False),
+        ("覚書を締結したのはどの国ですか？", "英国", False),
+        ("ヨロイザメの中国名は何？", "黒鮫", False),
+        ("日EUデジタルパートナーシップが締結されたのはいつですか？", "日・E Uデジタルパートナーシップに基づく協力", True),
+        ("日EU先端材料対話はいつ発足しましたか？", "2024年4月", False),
+        ("平日の開館日はいつ？", "水曜日", False),
+        ("対抗手段として思いついたのは何か？", "猛りの滄我の力", False),  # 思いついた: no いつ asked
+        ("何名ですか？", None, False),
+    ],
+)
+def test_type_clash(question, short, clash):
+    assert (type_clash(question, short) is not None) is clash
+
+
+NEAR = "1390年4月に即位したが、在位は5か月余りで、6つの州を治めた。"
+
+
+FAR = "1390年4月に即位し、6つの州を治めた。" + "その後の経緯は長く続いた。" * 4 + "在位は5か月余り。"
+
+
+@pytest.mark.parametrize(
+    "question, text, short, settled",
+    [
+        ("在位期間は何か月でしたか？", NEAR, "1390年4月", "5か月"),  # a duration beside the year the reader read
+        ("在位期間は何か月でしたか？", FAR, "1390年4月", None),  # too far off to be about the same thing
+        ("何か国を治めましたか？", NEAR, "6つ", None),  # counts something else, and no Nか国 in the quote
+        ("即位したのは何年ですか？", FAR, "1390年4月", "1390年4月"),  # no clash: kept
+    ],
+)
+def test_settle_type(question, text, short, settled):
+    at = text.index(short)
+    answer = Answer(question, False, (Quote(text, 1, (at, at + len(short))),), (), short_answer=short, confidence=0.9)
+    got = settle_type(question, answer)
+    assert got.short_answer == settled
+    if settled:
+        first = got.quotes[0]
+        assert first.text[first.span[0]: first.span[1]] == settled and got.confidence == 0.9
+    else:
+        assert got.abstained and got.confidence == CLASH_CONFIDENCE and got.notice
+
+
+@pytest.mark.parametrize(
+    "question, text, values",
+    [
+        ("何か国で実施？", "36か国で66のプロジェクト、6つのクラスタ", ["36か国"]),
+        ("何名を派遣？", "約300名の若手研究者、147人を調査、2018年度", ["300名", "147人"]),
+        ("在位期間は何か月？", "1390年4月に即位、5か月余り", ["5か月"]),
+        ("いつ署名？", "2025年5月に署名", ["2025年5月"]),
+        ("どの国？", "英国と2025年に署名", None),  # no value stands in for a country
+    ],
+)
+def test_asked_value(question, text, values):
+    pattern = asked_value(question)
+    assert (None if pattern is None else [m.group(0) for m in pattern.finditer(text)]) == values
+
+
+@pytest.mark.parametrize(
+    "kind, text, ok",
+    [
+        ("person", "2021年より、元東大総長の小宮山宏氏が理事長", True),
+        ("person", "大統領秘書室 科学技術首席秘書官", False),
+        ("amount", "2021～2027年で955億ユーロ規模", True),
+        ("amount", "約23%削減", False),
+        ("percent", "研究者の３０％以上", True),
+        ("date", "2024年7月9日～11日", True),
+        ("date", "相談窓口を設置", False),
+        ("date", "海外の大学等において2年間研究に専念", True),  # 何年 may ask how long
+        ("other", "何でも", True),
+    ],
+)
+def test_fits_the_kind_asked_for(kind, text, ok):
+
+    assert fits(kind, text) is ok
