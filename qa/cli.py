@@ -194,6 +194,8 @@ def _plain(out: dict, command: str, doc_titles: dict[str, str] | None = None) ->
     lines = []
     if command == "ask":
         lines.append(out["answer"])
+        if out.get("notice"):  # why it abstained, or how a question was read
+            lines.append(out["notice"])
         if out["abstained"] and out["citations"]:
             lines.append("\n関連する箇所:")
         lines.append("")

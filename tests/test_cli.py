@@ -133,6 +133,16 @@ def test_plain_output_names_the_document_when_there_are_several():
     assert "[1] 資料B p.3 予算" in _plain(out, "ask", {"a": "資料A", "b": "資料B"})
 
 
+def test_plain_output_says_why_it_abstained():
+    from qa.cli import _plain
+
+    hit = {"rank": 1, "score": 0.5, "doc_id": "b", "slide": 3, "title": "予算", "text": "本文"}
+    why = "質問は「何か国」を尋ねていますが、資料の該当しそうな箇所は「6つ」と別のものを数えています"
+    out = {"question": "q", "answer": "資料には該当する記載が見つかりませんでした。", "abstained": True,
+           "citations": [hit], "notice": why}
+    assert [line for line in _plain(out, "ask").splitlines() if line][:3] == [out["answer"], why, "関連する箇所:"]
+
+
 def test_add_docs_remove_commands(tmp_path, capsys):
     (tmp_path / "corpus").mkdir()
     memo = tmp_path / "memo.md"
