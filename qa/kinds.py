@@ -96,7 +96,7 @@ _COUNTERS = {"か国": "国", "カ国": "国", "ヶ国": "国", "人": "人", "�
 _COUNTER = "|".join(sorted(_COUNTERS, key=len, reverse=True))
 _COUNT_ASKED = re.compile(rf"何\s*({_COUNTER})(?![かも])")  # not 「何回か」 (several times)
 _NUMBER_ASKED = re.compile(r"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]")
-_NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|[ひふ]とつ|[みよ]っつ|いつつ|[ひふ]とり|ふたり"
+_NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
 _COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
 _DURATION_ASKED = re.compile(r"期間は何年(?!から)|何年間|何か月|何ヶ月|何カ月")
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
