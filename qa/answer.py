@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import AnswerSettings, Config
+from .kinds import STRICT_KINDS, fits, kind_span, question_kind, settle_type
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
-from .kinds import STRICT_KINDS, fits, kind_span, question_kind, settle_type
 from .tokens import normalize, squash, terms, tokenize
 
 log = logging.getLogger(__name__)
@@ -335,13 +335,13 @@ class Answerer:
         what the reader decides ("span", "answer", or "off" for the rule alone); the
         configured `reader_role` when None. A short answer that is not the kind of thing
         asked for is settled by qa.kinds.settle_type."""
-        found = self._trace(question, mode, docs, role)
-        settled = settle_type(prepare_query(question, self.config.retrieval.max_query_chars), found.answer)
+        query = prepare_query(question, self.config.retrieval.max_query_chars)
+        found = self._trace(question, query, mode, docs, role)
+        settled = settle_type(query, found.answer)
         return found if settled is found.answer else replace(found, answer=settled)
 
-    def _trace(self, question: str, mode: str, docs, role: str | None) -> Trace:
+    def _trace(self, question: str, query: str, mode: str, docs, role: str | None) -> Trace:
         cfg = self.config.answer
-        query = prepare_query(question, self.config.retrieval.max_query_chars)
         r = self.retriever
         qvec = r.embed_query(query)
         hits = r.hits(query, cfg.answer_passages, mode, qvec=qvec, docs=docs)

@@ -17,6 +17,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from reader_kit import tiny, tiny_base  # noqa: E402,F401  (fixture)
 
+
+def _training_script():
+    """scripts/train_reader.py as a module (scripts/ is not a package)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import train_reader
+
+    return train_reader
+
+
 PIECES = [
     ("スライド > 見出し", "海外特別研究員事業では毎年約300名を派遣している。"),
     ("", ""),
@@ -148,10 +159,7 @@ def test_read_keeps_the_end_of_a_piece_longer_than_training_length(tiny, monkeyp
 
 def test_training_examples_and_targets(tmp_path):
     """The training script's example builder: spans match, perturbed questions lose their item."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    import train_reader as T
+    T = _training_script()
 
     ctx = "海外特別研究員事業では2024年に約300名を派遣した。2026年には東京で会合が開かれた。別の文です。"
     arts = [{"title": "研究", "paragraphs": [
@@ -174,10 +182,7 @@ def test_training_examples_and_targets(tmp_path):
 def test_shared_normalisation_groups_and_loss():
     """Groups hold every sentence of the paragraph with the answer in one; the loss
     prefers the gold sentence's span over the same logits put on another sentence."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    import train_reader as T
+    T = _training_script()
 
     ctx = "一つ目の文。海外特別研究員事業では約300名を派遣した。三つ目の文。"
     arts = [{"title": "研究", "paragraphs": [{"context": ctx, "qas": [
@@ -198,10 +203,7 @@ def test_shared_normalisation_groups_and_loss():
 
 
 def test_training_windows_hold_the_answer_within_the_size():
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    import train_reader as T
+    T = _training_script()
 
     ctx = "".join(f"{i}番目の文はここにある。" for i in range(30)) + "海外特別研究員事業では約300名を派遣した。最後の文。"
     other = "別の段落の文。" * 5
@@ -218,20 +220,18 @@ def test_training_windows_hold_the_answer_within_the_size():
 
 def test_featurize_targets_the_answer_tokens(tiny):
     """Training features point start/end at the tokens of the answer, <s> for a negative."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    import train_reader as T
+    T = _training_script()
 
     root, *_ = tiny
     tok = R.load_tokenizer(root / "base")
     piece = "海外特別研究員事業では毎年約300名を派遣。"
     at = piece.index("300")
     pos, neg = T.featurize(tok, [dict(q="何名か", ctx="", piece=piece, ans=(at, at + 3), kind="pos"),
-                                 dict(q="何名か", ctx="", piece=piece, ans=None, kind="neg_hard")])
+                                 dict(q="何名か", ctx="", piece=piece, ans=None, kind="neg_same")])
     a, b = pos["offsets"][pos["start_pos"]][0], pos["offsets"][pos["end_pos"]][1]
     assert piece[a:b] == "300" and pos["label"] == 1
     assert (neg["start_pos"], neg["end_pos"], neg["label"]) == (0, 0, 0)
+
 
 REAL = R.WEIGHTS
 
