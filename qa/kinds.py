@@ -52,7 +52,14 @@ def fits(kind: str, text: str) -> bool:
     return bool(pattern.search(normalize(text)))
 
 
+# Nouns that name a kind but need not be what is asked: 「割合を上げるためにどんな取組」 asks for a measure.
+_NOUN_CUES = re.compile(r"金額|予算額|予算規模|資金規模|拠出額|割合|比率|シェア|人数|規模|日付|時期|日程|場所|開催地")
+_OPEN_ASK = re.compile(r"どんな|どのような|どういった|どういう|何を|何が|何と")
+
+
 def question_kind(question: str) -> str:
+    if _OPEN_ASK.search(question):
+        question = _NOUN_CUES.sub("＿", question)
     for kind, (cue, _) in _KINDS.items():
         if cue.search(question):
             return kind

@@ -18,6 +18,8 @@ from qa.results import Answer, Quote
         ("どこで開催されましたか", "place"),
         ("Where was it held?", "place"),
         ("SATREPSとは何ですか", "other"),
+        ("自給率の割合を上げるためにどんな取組をしますか", "other"),  # 割合 names no answer here
+        ("どんな国の割合は何%ですか", "percent"),
     ],
 )
 def test_question_kind(question, kind):
