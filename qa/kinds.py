@@ -27,6 +27,11 @@ _KINDS = {
         re.compile(r"何\s*(名|人|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍)|いくつ|幾つ|人数|規模|どれ(くらい|ほど)|どの(くらい|程度)|how many|number of", re.I),
         re.compile(r"\d|[一二三四五六七八九十百千万]+(つ|か国|カ国|名|人)"),
     ),
+    "duration": (  # before date: 何年 may ask how long (「何年とどまって」)
+        re.compile(r"期間は何年(?!から)|何年間|何\s*(か月|ヶ月|カ月|週間|日間)"
+                   r"|何年(?=\s*(とどま|滞在|在籍|続|かか|勤め|務め|住|駐在|派遣))|how long", re.I),
+        re.compile(r"\d\s*(年間|か月|ヶ月|カ月|週間|日間)"),
+    ),
     "date": (
         re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
         re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}|\d\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
@@ -37,7 +42,7 @@ _KINDS = {
         re.compile(r"場所|開催地|所在地|[都道府県市州]\b|(?<=[・、])[ァ-ヴー]{2,}$"),
     ),
 }
-STRICT_KINDS = ("amount", "percent", "count", "date", "person")  # these need a fitting piece
+STRICT_KINDS = ("amount", "percent", "count", "duration", "date", "person")  # these need a fitting piece
 
 
 
@@ -76,6 +81,7 @@ _VALUES = {
     "date": re.compile(r"(19|20)[0-9]{2}\s*([年./]\s*[0-9]{1,2}\s*[月./]?(\s*[0-9]{1,2}\s*日?)?|年度?)"
                        r"|令和\s*[0-9]+\s*年度?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
                        r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
+    "duration": re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)"),
 }
 
 
@@ -105,7 +111,6 @@ _COUNT_ASKED = re.compile(rf"何\s*({_COUNTER})(?![かも])")  # not 「何回�
 _NUMBER_ASKED = re.compile(r"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]")
 _NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
 _COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
-_DURATION_ASKED = re.compile(r"期間は何年(?!から)|何年間|何か月|何ヶ月|何カ月")
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
 _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
                         r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"
@@ -141,7 +146,7 @@ def type_clash(question: str, short: str | None) -> str | None:
         found = {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)}
         if found and _COUNTERS[counted.group(1)] not in found:
             return f"質問は「何{counted.group(1)}」を尋ねていますが、資料の該当しそうな箇所は「{short}」と別のものを数えています"
-    if _DURATION_ASKED.search(question) and re.search(r"\d{4}\s*年(?!間)", text) and not re.search(r"年間|か月|ヶ月|カ月", text):
+    if _KINDS["duration"][0].search(question) and re.search(r"\d{4}\s*年(?!間)", text) and not re.search(r"年間|か月|ヶ月|カ月", text):
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{short}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は時期ではありません"
@@ -159,8 +164,8 @@ def asked_value(question: str) -> re.Pattern | None:
     if counted:
         same = [c for c, kind in _COUNTERS.items() if kind == _COUNTERS[counted.group(1)]]
         return re.compile(rf"(?:{_NUMERAL})[0-9,.]*\s*(?:{'|'.join(same)})")
-    if _DURATION_ASKED.search(question):
-        return re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")
+    if _KINDS["duration"][0].search(question):
+        return _VALUES["duration"]
     if _WHEN_ASKED.search(question):
         return _VALUES["date"]
     if _NUMBER_ASKED.search(question):

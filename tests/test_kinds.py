@@ -20,6 +20,9 @@ from qa.results import Answer, Quote
         ("SATREPSとは何ですか", "other"),
         ("自給率の割合を上げるためにどんな取組をしますか", "other"),  # 割合 names no answer here
         ("どんな国の割合は何%ですか", "percent"),
+        ("派遣先に何年とどまれますか", "duration"),
+        ("有効期間は何年ですか", "duration"),
+        ("何年に設立されましたか", "date"),
     ],
 )
 def test_question_kind(question, kind):
