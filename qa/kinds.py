@@ -36,6 +36,11 @@ _KINDS = {
         re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
         re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}|\d\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
     ),
+    "body": (  # an organisation: a compound name ending in 省, 機構, 大会 … (not 「体制と機構」)
+        re.compile(r"どの(機関|組織|団体|省|庁|機構|会議|委員会)|どこの(機関|組織|団体|省)"
+                   r"|which (agency|organi[sz]ation|body|ministry|institution)", re.I),
+        re.compile(r"[一-龥ァ-ヴーA-Za-z0-9・]{2}(省|庁|院|大会|委員会|協会|財団|機構|研究所|センター|大学|会議|局|本部|評議会|理事会|機関)"),
+    ),
     "person": (re.compile(r"誰|だれ|\bwho(m|se)?\b", re.I), None),  # fits: a person's name (see fits)
     "place": (
         re.compile(r"どこで(?!す)|場所|開催地|where|which (city|country)", re.I),

@@ -23,6 +23,7 @@ from qa.results import Answer, Quote
         ("派遣先に何年とどまれますか", "duration"),
         ("有効期間は何年ですか", "duration"),
         ("何年に設立されましたか", "date"),
+        ("どの機関で決められますか", "body"),
     ],
 )
 def test_question_kind(question, kind):
@@ -128,6 +129,10 @@ def test_asked_value(question, text, values):
         ("date", "2024年7月9日～11日", True),
         ("date", "相談窓口を設置", False),
         ("date", "海外の大学等において2年間研究に専念", True),  # 何年 may ask how long
+        ("duration", "海外の大学等において2年間研究に専念", True),
+        ("duration", "2024年に開始", False),
+        ("body", "立法機関である全国人民代表大会で決定", True),
+        ("body", "体制と機構の完備", False),
         ("other", "何でも", True),
     ],
 )
