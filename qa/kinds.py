@@ -1,7 +1,7 @@
-"""What a question asks for (an amount, a share, a count, a date, a person, a place),
-whether a piece or a short answer is that kind of thing, and what to do when the
-short answer is not (「6つ」 for 「何か国」): find one of the asked kind beside it, or
-abstain and say why."""
+"""What a question asks for (an amount, a share, a count, a duration, a date, an
+organisation, a person, a place), whether a piece or a short answer is that kind of
+thing, and what to do when the short answer is not (「6つ」 for 「何か国」): find one of
+the asked kind beside it, or abstain and say why."""
 
 from __future__ import annotations
 
