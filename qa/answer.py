@@ -156,13 +156,20 @@ class Trace:
     reads: tuple = ()  # what the reader made of the candidates, most probable first
 
 
+# Questions that ask for several things, whose parts may sit on different slides.
+_SEVERAL = re.compile(r"それぞれ|両方|ともに|共に|各々|[2-9２-９二三四]つ|\bboth\b|\beach\b|respectively", re.I)
+
+
 def choose(candidates: list[Candidate], max_pieces: int, margin: float, question: str = "") -> list[Candidate]:
     """The best piece, plus runners-up that are nearly as good, or that state the same
     thing with other figures on another slide (the corpus disagrees with itself: show both).
-    When the question names the best piece's row (「材料科学」), rows it does not name
-    (「化学：…」) are other answers, not second quotes."""
+    A runner-up from another slide is quoted only for a question that asks for several
+    things (「それぞれ」); otherwise it is about something else (Korea's 3-year plan beside
+    a fellowship's 2 years). When the question names the best piece's row (「材料科学」),
+    rows it does not name (「化学：…」) are other answers, not second quotes."""
     best = candidates[0]
     chosen = [best]
+    several = bool(_SEVERAL.search(question))
     asked = squash(question)
     label = squash(row_label(best.text))
     named_row = bool(label) and label in asked
@@ -172,7 +179,7 @@ def choose(candidates: list[Candidate], max_pieces: int, margin: float, question
         other = squash(row_label(cand.text))
         if named_row and other and other not in asked:
             continue
-        close = best.score - cand.score <= margin
+        close = best.score - cand.score <= margin and (cand.place == best.place or several)
         conflict = cand.place != best.place and best.score - cand.score <= 0.1 and disagree(best.text, cand.text)
         if cand.text != best.text and (close or conflict):
             chosen.append(cand)

@@ -255,6 +255,7 @@ def test_a_row_the_question_does_not_name_is_no_second_quote():
     "scores, texts, places, chosen",
     [
         ([0.90, 0.89], ["a", "b"], [1, 1], ["a", "b"]),  # within the 0.02 margin
+        ([0.90, 0.89], ["a", "b"], [1, 2], ["a"]),  # close, but on another slide: about something else
         ([0.90, 0.85], ["a", "b"], [1, 1], ["a"]),  # too far behind
         ([0.90, 0.90], ["a", "a"], [1, 2], ["a"]),  # the same text twice
         ([0.90, 0.89, 0.89], ["a", "b", "c"], [1, 1, 1], ["a", "b"]),  # at most two
@@ -269,6 +270,12 @@ def test_a_row_the_question_does_not_name_is_no_second_quote():
 def test_choose_a_second_quote(scores, texts, places, chosen):
     cands = [_cand(t, s, ("d", p)) for t, s, p in zip(texts, scores, places)]
     assert [c.text for c in choose(cands, 2, 0.02)] == chosen
+
+
+def test_a_question_asking_for_several_things_takes_a_close_second_quote_from_another_slide():
+    cands = [_cand("量子：協力趣意書に署名", 0.90, ("d", 6)), _cand("フュージョン：共同声明", 0.89, ("d", 5))]
+    assert len(choose(cands, 2, 0.02, "量子分野とフュージョン分野ではそれぞれどんな動きが？")) == 2
+    assert len(choose(cands, 2, 0.02, "量子分野ではどんな動きが？")) == 1
 
 
 @pytest.mark.parametrize(
