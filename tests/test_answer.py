@@ -386,7 +386,8 @@ def test_span_role_keeps_a_second_quote_only_near_the_first_in_reader_logit(fake
     # every probability 0.5, so only the logit gap (default 1.9) can drop the rule's second quote
     config = fake_pipeline.config.with_(reader_coefs=(0.0,) * 6, reader_shift=0.0, abstain_kind_missing=False,
                                         abstain_coverage=0.0, abstain_unknown=2.0)
-    question = "海外特別研究員事業では毎年何名の若手研究者を派遣していますか？"
+    # それぞれ: a question asking for several things, so the rule may quote a second slide
+    question = "海外特別研究員事業では毎年それぞれ何名の若手研究者を派遣していますか？"
     assert len(Answerer(fake_pipeline.retriever, config).ask(question).quotes) == 2  # the rule alone quotes two
     answer = Answerer(fake_pipeline.retriever, config, _LogitsReader(4.0, second_logit)).ask(question)
     assert len(answer.quotes) == quotes
