@@ -48,8 +48,7 @@ _KINDS = {
     ),
 }
 STRICT_KINDS = ("amount", "percent", "count", "duration", "date", "person")  # these need a fitting piece
-
-
+_DURATION_ASKED = _KINDS["duration"][0]
 
 
 def fits(kind: str, text: str) -> bool:
@@ -151,7 +150,7 @@ def type_clash(question: str, short: str | None) -> str | None:
         found = {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)}
         if found and _COUNTERS[counted.group(1)] not in found:
             return f"質問は「何{counted.group(1)}」を尋ねていますが、資料の該当しそうな箇所は「{short}」と別のものを数えています"
-    if _KINDS["duration"][0].search(question) and re.search(r"\d{4}\s*年(?!間)", text) and not re.search(r"年間|か月|ヶ月|カ月", text):
+    if _DURATION_ASKED.search(question) and re.search(r"\d{4}\s*年(?!間)", text) and not re.search(r"年間|か月|ヶ月|カ月", text):
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{short}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は時期ではありません"
@@ -169,7 +168,7 @@ def asked_value(question: str) -> re.Pattern | None:
     if counted:
         same = [c for c, kind in _COUNTERS.items() if kind == _COUNTERS[counted.group(1)]]
         return re.compile(rf"(?:{_NUMERAL})[0-9,.]*\s*(?:{'|'.join(same)})")
-    if _KINDS["duration"][0].search(question):
+    if _DURATION_ASKED.search(question):
         return _VALUES["duration"]
     if _WHEN_ASKED.search(question):
         return _VALUES["date"]
