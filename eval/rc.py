@@ -17,17 +17,13 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from qa.reader import PARA_LEN, Reader, clip_question, second_segment, split_sentences
+from qa.reader import PARA_LEN, Reader, clip_question, pick_sentence, read_sentences, second_segment, split_sentences
 
 
-# How read_paragraph picks, JaQuAD dev RC F1: by sentence "span" (span score plus ANSWERABILITY
-# times the answerability logit; see there), "score" (answerability alone; .697 with the step-2,400
-# file), or "whole" (windows; see the model card)
+# How read_paragraph picks, JaQuAD dev RC F1: by sentence "span" (qa.reader.pick_sentence, as
+# answering picks within a piece), "score" (answerability alone; .697 with the step-2,400 file),
+# or "whole" (windows; see the model card)
 SELECT = "span"
-# Weight of a sentence's answerability logit beside its span score when "span" picks the sentence.
-# JaQuAD dev RC F1 with LENGTH_COST: 0 -> .35 picked on the first 800 questions (.754 -> .761);
-# the other 3,139: .744 -> .745
-ANSWERABILITY = 0.35
 
 
 def read_paragraph(
@@ -35,8 +31,8 @@ def read_paragraph(
 ) -> tuple[str, float]:
     """The best span of `paragraph` and the answerability score of what it was read in.
 
-    select "span" or "score" reads sentence by sentence and picks the sentence by span
-    score (plus ANSWERABILITY times its answerability logit) or by answerability alone;
+    select "span" or "score" reads sentence by sentence and picks the sentence as
+    qa.reader.pick_sentence does or by answerability alone;
     "whole" reads windows of whole sentences of up to PARA_LEN tokens and picks by span
     score."""
     reader = reader or _default_reader()
@@ -44,15 +40,15 @@ def read_paragraph(
     if select == "whole":
         spans = paragraph_windows(reader, question, context, paragraph)
         readings = reader.read(question, [(context, paragraph[a:b]) for a, b in spans], max_len=PARA_LEN)
-        return _pick(paragraph, spans, readings, "span")
-    spans, readings = _read_sentences(question, context, paragraph, reader)
-    return _pick(paragraph, spans, readings, select)
+        return _pick(question, paragraph, spans, readings, "span")
+    spans, readings = read_sentences(reader, question, context, paragraph)
+    return _pick(question, paragraph, spans, readings, select)
 
 
 def paragraph_windows(reader: Reader, question: str, context: str, paragraph: str) -> list[tuple[int, int]]:
     """Char spans of runs of whole sentences that fit PARA_LEN tokens beside the question;
     each window after the first starts with the previous one's last sentence."""
-    spans = _sentences(paragraph)
+    spans = split_sentences(paragraph) or [(0, len(paragraph))]
     tok = reader.tokenizer_for(None)
     head = len(tok.encode(clip_question(tok, question or ""), second_segment(context, "")[0]).ids)
     room = PARA_LEN - head - 1
@@ -70,18 +66,11 @@ def paragraph_windows(reader: Reader, question: str, context: str, paragraph: st
     return windows
 
 
-def _sentences(paragraph: str) -> list[tuple[int, int]]:
-    return split_sentences(paragraph) or [(0, len(paragraph))]
-
-
-def _read_sentences(question, context, paragraph, reader):
-    spans = _sentences(paragraph)
-    return spans, reader.read(question, [(context, paragraph[a:b]) for a, b in spans])
-
-
-def _pick(paragraph, spans, readings, select: str) -> tuple[str, float]:
-    key = (lambda r: r.score) if select == "score" else (lambda r: r.span_score + ANSWERABILITY * r.score)
-    best = max(range(len(spans)), key=lambda i: (readings[i].span is not None, key(readings[i])))
+def _pick(question, paragraph, spans, readings, select: str) -> tuple[str, float]:
+    if select == "score":
+        best = max(range(len(spans)), key=lambda i: (readings[i].span is not None, readings[i].score))
+    else:
+        best = pick_sentence(question, paragraph, spans, readings)
     r = readings[best]
     if r.span is None:
         return "", r.score

@@ -32,11 +32,11 @@ def test_sentence_pick_weighs_answerability_beside_span_score(monkeypatch):
     para = "一文目。二文目。"
     spans = [(0, 4), (4, 8)]
     readings = [R.Reading(score=-2.0, span=(0, 3), span_score=5.0), R.Reading(score=3.0, span=(0, 3), span_score=4.0)]
-    monkeypatch.setattr(rc, "ANSWERABILITY", 0.0)
-    assert rc._pick(para, spans, readings, "span")[0] == "一文目"
-    monkeypatch.setattr(rc, "ANSWERABILITY", 0.35)  # 5.0 - 0.7 < 4.0 + 1.05
-    assert rc._pick(para, spans, readings, "span")[0] == "二文目"
-    assert rc._pick(para, spans, readings, "score")[0] == "二文目"
+    monkeypatch.setattr(R, "ANSWERABILITY", 0.0)
+    assert rc._pick("何", para, spans, readings, "span")[0] == "一文目"
+    monkeypatch.setattr(R, "ANSWERABILITY", 0.35)  # 5.0 - 0.7 < 4.0 + 1.05
+    assert rc._pick("何", para, spans, readings, "span")[0] == "二文目"
+    assert rc._pick("何", para, spans, readings, "score")[0] == "二文目"
 
 
 def test_paragraph_windows_hold_whole_sentences_that_fit(tiny):

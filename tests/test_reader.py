@@ -143,6 +143,24 @@ def test_span_length_costs_per_extra_token():
     assert R.best_spans(start, end, mask, length_cost=0.1)[0] == (1, 3, pytest.approx(3.1))
 
 
+def test_pick_sentence_prefers_the_sentence_holding_the_question_words(monkeypatch):
+    para = "猫は魚を好む。犬は骨を好む。"
+    spans = [(0, 7), (7, 14)]
+    readings = [R.Reading(score=0.0, span=(2, 3), span_score=4.5), R.Reading(score=0.0, span=(2, 3), span_score=4.0)]
+    # content words 犬, 何, 好む: 4.0 + 2 x 2/3 > 4.5 + 2 x 1/3
+    assert R.pick_sentence("犬は何を好む", para, spans, readings) == 1
+    monkeypatch.setattr(R, "OVERLAP", 0.0)
+    assert R.pick_sentence("犬は何を好む", para, spans, readings) == 0
+
+
+def test_pick_sentence_passes_over_a_span_that_is_not_the_kind_asked():
+    para = "参加者は多かった。参加者は300名だった。"
+    spans = [(0, 9), (9, 21)]
+    readings = [R.Reading(score=0.0, span=(4, 7), span_score=6.0), R.Reading(score=0.0, span=(4, 8), span_score=3.0)]
+    assert R.pick_sentence("参加者は何名", para, spans, readings) == 1  # 「多かっ」 is no count
+    assert R.pick_sentence("参加者はどうだった", para, spans, readings) == 0
+
+
 def test_read_keeps_the_end_of_a_piece_longer_than_training_length(tiny, monkeypatch):
     root, base, _, weights = tiny
     reader = R.Reader.load(weights, base=base)
