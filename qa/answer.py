@@ -367,7 +367,9 @@ class Answerer:
             return self._read(question, query, hits, candidates, signals)
         abstained = not candidates or abstain(signals, cfg)
         chosen = [] if abstained else choose(candidates, cfg.max_answer_pieces, cfg.second_margin, query)
-        reads = self._spans(query, chosen or candidates[:1], signals) if role == "span" and candidates else []
+        reads = []
+        if role == "span" and candidates:
+            reads = self._by_sentence(query, self._spans(query, chosen or candidates[:1], signals))
         if reads:
             p = reads[0].probability
             if not abstained and p < cfg.reader_threshold:  # the reader doubts the rule's pick
@@ -395,6 +397,17 @@ class Answerer:
         return [Read(c, r.score, calibrated(features(r.score, c.score, signals), cfg), r.span)
                 for c, r in zip(pieces, readings)]
 
+    def _by_sentence(self, query: str, reads: list[Read]) -> list[Read]:
+        """`reads` with the short answer of a piece of several sentences found by reading
+        them one at a time, as JaQuAD paragraphs are read (qa.reader.sentence_span)."""
+        from .reader import sentence_span  # torch is loaded once there is a reader
+
+        out = []
+        for r in reads:
+            span = sentence_span(self.reader, query, self.store.chunk(r.cand.chunk_id).context, r.cand.text)
+            out.append(replace(r, span=span or r.span))
+        return out
+
     def _read(self, question: str, query: str, hits: list[Hit], candidates: list[Candidate], signals) -> Trace:
         """The reader's answer: the most probable piece with its short span, or an
         abstention when even that is below the calibrated threshold."""
@@ -406,7 +419,7 @@ class Answerer:
             related = tuple(self.retriever.passage(h, rank) for rank, h in enumerate(hits[: cfg.related], start=1))
             answer = Answer(question, True, (), related, confidence=1.0 - best.probability)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
-        chosen = choose_read(reads, cfg)
+        chosen = self._by_sentence(query, choose_read(reads, cfg))
         citations, quotes = self.cite(query, hits, [(r.cand, r.span) for r in chosen])
         answer = Answer(question, False, quotes, citations, short_answer=_short(quotes), confidence=best.probability)
         return Trace(answer, signals, ranking, candidates, tuple(reads))

@@ -54,6 +54,11 @@ MAX_SPAN = 30  # tokens
 # A span's score is start + end logit minus this per token it spans beyond the first:
 # JaQuAD dev RC F1 +.5 point (picked on the first 800 questions, .750 -> .754; the other 3,139 .738 -> .744)
 LENGTH_COST = 0.05
+# A paragraph is read sentence by sentence, as the reader was trained: read whole, JaQuAD dev RC
+# F1 is .625 against .726 (model card). So are pieces longer than SENTENCE_CHARS at answer time:
+# prose short F1 .644 -> .659 (scripts/prose_check.py); deck dev char F1 .588 -> .587 (at 0, .580:
+# a short bullet's list 「米国、欧州、中国、日本」 was read as 「日本」); p95 latency on deck dev 180 -> 374 ms.
+SENTENCE_CHARS = 100
 # How pick_sentence picks: span score, plus ANSWERABILITY times the answerability logit, plus
 # OVERLAP times the share of the question's content words the sentence holds, less CLASH when
 # its span is not the kind of thing asked (kinds.type_clash: no number for 「何人」). JaQuAD dev RC
@@ -438,6 +443,18 @@ def read_sentences(reader, question: str, context: str, text: str) -> tuple[list
     """The sentences of `text` (char spans) and a Reading of each, spans relative to the sentence."""
     spans = split_sentences(text) or [(0, len(text))]
     return spans, reader.read(question, [(context, text[a:b]) for a, b in spans])
+
+
+def sentence_span(reader, question: str, context: str, text: str) -> tuple[int, int] | None:
+    """The short answer of a text longer than SENTENCE_CHARS, read one sentence at a time
+    and picked by pick_sentence, as char offsets in `text`; None for a shorter text, a
+    single sentence or no span (the caller's reading of the whole text stands)."""
+    if len(text) <= SENTENCE_CHARS or len(split_sentences(text)) < 2:
+        return None
+    spans, readings = read_sentences(reader, question, context, text)
+    best = pick_sentence(question, text, spans, readings)
+    found = readings[best].span
+    return (spans[best][0] + found[0], spans[best][0] + found[1]) if found else None
 
 
 _EDGE = set("：:、，,。．・●◆■□○-–—|")  # never the first or last character of a short answer

@@ -339,7 +339,7 @@ def test_reader_answer_has_the_span_and_a_calibrated_confidence(fake_pipeline):
     config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5)
     answerer = Answerer(fake_pipeline.retriever, config, reader)
     answer = answerer.trace("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？", role="answer").answer
-    assert reader.calls == [config.answer.reader_pieces]
+    assert reader.calls[0] == config.answer.reader_pieces  # then the sentences of the chosen piece, if several
     assert not answer.abstained and answer.short_answer == "約300名"
     [quote] = answer.quotes
     assert quote.text[quote.span[0]: quote.span[1]] == "約300名" and quote.text in answer.citations[0].text
@@ -365,6 +365,32 @@ def test_reader_in_the_span_role_reads_only_what_the_rule_chose(fake_pipeline):
         assert answer.confidence == pytest.approx(1 / (1 + np.exp(-4.0)))
     else:
         assert answer.short_answer is None and answer.confidence == pytest.approx(1 / (1 + np.exp(4.0)))
+
+
+class _WholeMissesReader(_FakeReader):
+    """Like _FakeReader, but a text of several sentences read whole gets its first character as the span."""
+
+    def read(self, question, pieces):
+        from qa.reader import Reading, split_sentences
+
+        out = super().read(question, pieces)
+        return [Reading(r.score, (0, 1), r.span_score) if len(split_sentences(text)) > 1 else r
+                for r, (_, text) in zip(out, pieces)]
+
+
+def test_the_short_answer_of_a_piece_of_several_sentences_is_read_sentence_by_sentence(fake_pipeline, monkeypatch):
+    from qa import reader as R
+    from qa.answer import Answerer
+    from qa.reader import split_sentences
+
+    monkeypatch.setattr(R, "SENTENCE_CHARS", 0)  # the deck's pieces are short; prose paragraphs are not
+
+    reader = _WholeMissesReader("955億ユーロ")
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5)
+    answer = Answerer(fake_pipeline.retriever, config, reader).trace("EUによる研究開発支援プログラムの規模は？", role="answer").answer
+    first = answer.quotes[0]
+    assert len(split_sentences(first.text)) > 1  # the case under test: 「EUによる…。2021～2027年で955億ユーロ規模。」
+    assert answer.short_answer == "955億ユーロ" and first.text[first.span[0]: first.span[1]] == "955億ユーロ"
 
 
 class _LogitsReader:

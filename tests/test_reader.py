@@ -161,6 +161,30 @@ def test_pick_sentence_passes_over_a_span_that_is_not_the_kind_asked():
     assert R.pick_sentence("参加者はどうだった", para, spans, readings) == 0
 
 
+class _NeedleReader:
+    """Reads `needle` as the answer wherever it is."""
+
+    def __init__(self, needle: str):
+        self.needle, self.calls = needle, []
+
+    def read(self, question, pieces):
+        self.calls.append([p for _, p in pieces])
+        found = [p.find(self.needle) for _, p in pieces]
+        return [R.Reading(1.0, (at, at + len(self.needle)), 2.0) if at >= 0 else R.Reading(-1.0, None, float("-inf"))
+                for at in found]
+
+
+def test_sentence_span_reads_each_sentence_and_returns_offsets_in_the_text(monkeypatch):
+    reader = _NeedleReader("約300名")
+    text = "事業の概要。毎年約300名を派遣。"
+    assert R.sentence_span(reader, "何名", "ctx", text) is None and not reader.calls  # short: read whole by the caller
+    monkeypatch.setattr(R, "SENTENCE_CHARS", 10)
+    assert R.sentence_span(reader, "何名", "ctx", text) == (text.index("約300名"), text.index("約300名") + 5)
+    assert reader.calls == [["事業の概要。", "毎年約300名を派遣。"]]
+    assert R.sentence_span(reader, "何名", "ctx", "毎年約300名を派遣。") is None  # one sentence: the caller's reading stands
+    assert R.sentence_span(_NeedleReader("無い"), "何名", "ctx", text) is None
+
+
 def test_read_keeps_the_end_of_a_piece_longer_than_training_length(tiny, monkeypatch):
     root, base, _, weights = tiny
     reader = R.Reader.load(weights, base=base)
