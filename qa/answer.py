@@ -398,8 +398,8 @@ class Answerer:
                 for c, r in zip(pieces, readings)]
 
     def _by_sentence(self, query: str, reads: list[Read]) -> list[Read]:
-        """`reads` with the short answer of a piece of several sentences found by reading
-        them one at a time, as JaQuAD paragraphs are read (qa.reader.sentence_span)."""
+        """`reads` with the short answer of a long piece of several sentences found by
+        reading them one at a time, as JaQuAD paragraphs are read (qa.reader.sentence_span)."""
         from .reader import sentence_span  # torch is loaded once there is a reader
 
         out = []
