@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from qa.reader import PARA_LEN, Reader, clip_question, pick_sentence, read_sentences, second_segment, split_sentences
+from qa.reader import PARA_LEN, Reader, clip_question, pick_sentence, second_segment, split_sentences
 
 
 # How read_paragraph picks, JaQuAD dev RC F1: by sentence "span" (qa.reader.pick_sentence, as
@@ -41,14 +41,14 @@ def read_paragraph(
         spans = paragraph_windows(reader, question, context, paragraph)
         readings = reader.read(question, [(context, paragraph[a:b]) for a, b in spans], max_len=PARA_LEN)
         return _pick(question, paragraph, spans, readings, "span")
-    spans, readings = read_sentences(reader, question, context, paragraph)
+    spans, readings = _read_sentences(question, context, paragraph, reader)
     return _pick(question, paragraph, spans, readings, select)
 
 
 def paragraph_windows(reader: Reader, question: str, context: str, paragraph: str) -> list[tuple[int, int]]:
     """Char spans of runs of whole sentences that fit PARA_LEN tokens beside the question;
     each window after the first starts with the previous one's last sentence."""
-    spans = split_sentences(paragraph) or [(0, len(paragraph))]
+    spans = _sentences(paragraph)
     tok = reader.tokenizer_for(None)
     head = len(tok.encode(clip_question(tok, question or ""), second_segment(context, "")[0]).ids)
     room = PARA_LEN - head - 1
@@ -64,6 +64,15 @@ def paragraph_windows(reader: Reader, question: str, context: str, paragraph: st
             break
         i = j if j > i else j + 1
     return windows
+
+
+def _sentences(paragraph: str) -> list[tuple[int, int]]:
+    return split_sentences(paragraph) or [(0, len(paragraph))]
+
+
+def _read_sentences(question, context, paragraph, reader):
+    spans = _sentences(paragraph)
+    return spans, reader.read(question, [(context, paragraph[a:b]) for a, b in spans])
 
 
 def _pick(question, paragraph, spans, readings, select: str) -> tuple[str, float]:

@@ -12,6 +12,8 @@ from dataclasses import replace
 from .results import Answer
 from .tokens import normalize, tokenize
 
+_DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")  # 「2年間」, 「5か月」
+
 # Expected answer kinds: question cue -> pattern that a fitting piece contains.
 # Order matters: the first cue that matches decides.
 _KINDS = {
@@ -30,7 +32,7 @@ _KINDS = {
     "duration": (  # before date: 何年 may ask how long (「何年とどまって」)
         re.compile(r"期間は何年(?!から)|何年間|何\s*(か月|ヶ月|カ月|週間|日間)"
                    r"|何年(?=\s*(とどま|滞在|在籍|続|かか|勤め|務め|住|駐在|派遣))|how long", re.I),
-        re.compile(r"\d\s*(年間|か月|ヶ月|カ月|週間|日間)"),
+        _DURATION,
     ),
     "date": (
         re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
@@ -85,7 +87,7 @@ _VALUES = {
     "date": re.compile(r"(19|20)[0-9]{2}\s*([年./]\s*[0-9]{1,2}\s*[月./]?(\s*[0-9]{1,2}\s*日?)?|年度?)"
                        r"|令和\s*[0-9]+\s*年度?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
                        r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
-    "duration": re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)"),
+    "duration": _DURATION,
 }
 
 

@@ -439,19 +439,14 @@ def pick_sentence(question: str, text: str, spans: Sequence[tuple[int, int]], re
     return max(range(len(spans)), key=key)
 
 
-def read_sentences(reader, question: str, context: str, text: str) -> tuple[list[tuple[int, int]], list[Reading]]:
-    """The sentences of `text` (char spans) and a Reading of each, spans relative to the sentence."""
-    spans = split_sentences(text) or [(0, len(text))]
-    return spans, reader.read(question, [(context, text[a:b]) for a, b in spans])
-
-
 def sentence_span(reader, question: str, context: str, text: str) -> tuple[int, int] | None:
     """The short answer of a text longer than SENTENCE_CHARS, read one sentence at a time
     and picked by pick_sentence, as char offsets in `text`; None for a shorter text, a
     single sentence or no span (the caller's reading of the whole text stands)."""
-    if len(text) <= SENTENCE_CHARS or len(split_sentences(text)) < 2:
+    spans = split_sentences(text)
+    if len(text) <= SENTENCE_CHARS or len(spans) < 2:
         return None
-    spans, readings = read_sentences(reader, question, context, text)
+    readings = reader.read(question, [(context, text[a:b]) for a, b in spans])
     best = pick_sentence(question, text, spans, readings)
     found = readings[best].span
     return (spans[best][0] + found[0], spans[best][0] + found[1]) if found else None
