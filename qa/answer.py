@@ -286,6 +286,7 @@ class Read:
     logit: float  # the reader's answerability logit
     probability: float  # calibrated: that this piece answers the question
     span: tuple[int, int] | None
+    span_score: float = 0.0  # the reader's score for that span (qa.reader.Reading.span_score)
 
     def choice(self, cfg: AnswerSettings) -> float:
         """How the pieces are ranked: retrieval-side score plus the reader's say."""
@@ -341,11 +342,25 @@ class Answerer:
         ranked by how well their best piece answers (used by the eval suite). `role`:
         what the reader decides ("span", "answer", or "off" for the rule alone); the
         configured `reader_role` when None. A short answer that is not the kind of thing
-        asked for is settled by qa.kinds.settle_type."""
+        asked for is settled by qa.kinds.settle_type; one the reader scored too low is dropped."""
         query = prepare_query(question, self.config.retrieval.max_query_chars)
         found = self._trace(question, query, mode, docs, role)
         settled = settle_type(query, found.answer)
+        if settled is found.answer:
+            settled = self._without_guess(found)
         return found if settled is found.answer else replace(found, answer=settled)
+
+    def _without_guess(self, found: Trace) -> Answer:
+        """The answer without its short answer when that is the reader's own span and
+        the reader scored it below `min_span_score`: the quote is shown with nothing in
+        bold rather than a guess (after the type check, which a guess still informs)."""
+        answer = found.answer
+        if answer.abstained or not answer.short_answer or not found.reads:
+            return answer
+        first, read = answer.quotes[0], found.reads[0]
+        if read.span_score >= self.config.answer.min_span_score or first.span != read.span:
+            return answer
+        return replace(answer, short_answer=None, quotes=(replace(first, span=None),) + answer.quotes[1:])
 
     def _trace(self, question: str, query: str, mode: str, docs, role: str | None) -> Trace:
         cfg = self.config.answer
@@ -394,7 +409,7 @@ class Answerer:
         cfg = self.config.answer
         contexts = [self.store.chunk(c.chunk_id).context for c in pieces]
         readings = self.reader.read(query, list(zip(contexts, [c.text for c in pieces])))
-        return [Read(c, r.score, calibrated(features(r.score, c.score, signals), cfg), r.span)
+        return [Read(c, r.score, calibrated(features(r.score, c.score, signals), cfg), r.span, r.span_score)
                 for c, r in zip(pieces, readings)]
 
     def _by_sentence(self, query: str, reads: list[Read]) -> list[Read]:
@@ -404,8 +419,8 @@ class Answerer:
 
         out = []
         for r in reads:
-            span = sentence_span(self.reader, query, self.store.chunk(r.cand.chunk_id).context, r.cand.text)
-            out.append(replace(r, span=span or r.span))
+            found = sentence_span(self.reader, query, self.store.chunk(r.cand.chunk_id).context, r.cand.text)
+            out.append(replace(r, span=found.span, span_score=found.span_score) if found else r)
         return out
 
     def _read(self, question: str, query: str, hits: list[Hit], candidates: list[Candidate], signals) -> Trace:
@@ -420,6 +435,7 @@ class Answerer:
             answer = Answer(question, True, (), related, confidence=1.0 - best.probability)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
         chosen = self._by_sentence(query, choose_read(reads, cfg))
+        reads[0] = chosen[0]  # as read for its short answer
         citations, quotes = self.cite(query, hits, [(r.cand, r.span) for r in chosen])
         answer = Answer(question, False, quotes, citations, short_answer=_short(quotes), confidence=best.probability)
         return Trace(answer, signals, ranking, candidates, tuple(reads))

@@ -22,7 +22,7 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -439,17 +439,18 @@ def pick_sentence(question: str, text: str, spans: Sequence[tuple[int, int]], re
     return max(range(len(spans)), key=key)
 
 
-def sentence_span(reader, question: str, context: str, text: str) -> tuple[int, int] | None:
+def sentence_span(reader, question: str, context: str, text: str) -> Reading | None:
     """The short answer of a text longer than SENTENCE_CHARS, read one sentence at a time
-    and picked by pick_sentence, as char offsets in `text`; None for a shorter text, a
-    single sentence or no span (the caller's reading of the whole text stands)."""
+    and picked by pick_sentence: that sentence's reading with its span as char offsets in
+    `text`; None for a shorter text, a single sentence or no span (the caller's reading
+    of the whole text stands)."""
     spans = split_sentences(text)
     if len(text) <= SENTENCE_CHARS or len(spans) < 2:
         return None
     readings = reader.read(question, [(context, text[a:b]) for a, b in spans])
     best = pick_sentence(question, text, spans, readings)
-    found = readings[best].span
-    return (spans[best][0] + found[0], spans[best][0] + found[1]) if found else None
+    found, start = readings[best], spans[best][0]
+    return replace(found, span=(start + found.span[0], start + found.span[1])) if found.span else None
 
 
 _EDGE = set("：:、，,。．・●◆■□○-–—|")  # never the first or last character of a short answer

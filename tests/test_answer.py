@@ -367,6 +367,29 @@ def test_reader_in_the_span_role_reads_only_what_the_rule_chose(fake_pipeline):
         assert answer.short_answer is None and answer.confidence == pytest.approx(1 / (1 + np.exp(4.0)))
 
 
+class _UnsureReader(_FakeReader):
+    """Like _FakeReader, with every span scored -5: found, but a guess."""
+
+    def read(self, question, pieces):
+        from qa.reader import Reading
+
+        return [Reading(r.score, r.span, -5.0) for r in super().read(question, pieces)]
+
+
+def test_a_short_answer_the_reader_scores_too_low_is_not_offered(fake_pipeline):
+    from qa.answer import Answerer
+
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5)
+    question = "海外特別研究員事業では毎年何名の若手研究者を派遣していますか？"
+    sure = Answerer(fake_pipeline.retriever, config, _FakeReader("約300名")).trace(question, role="answer").answer
+    unsure = Answerer(fake_pipeline.retriever, config, _UnsureReader("約300名")).trace(question, role="answer").answer
+    assert sure.short_answer == "約300名"
+    assert unsure.short_answer is None and unsure.quotes[0].span is None
+    assert unsure.quotes[0].text == sure.quotes[0].text and not unsure.abstained  # the quote stays
+    lenient = Answerer(fake_pipeline.retriever, config.with_(min_span_score=-6.0), _UnsureReader("約300名"))
+    assert lenient.trace(question, role="answer").answer.short_answer == "約300名"
+
+
 class _WholeMissesReader(_FakeReader):
     """Like _FakeReader, but a text of several sentences read whole gets its first character as the span."""
 

@@ -179,7 +179,7 @@ def test_sentence_span_reads_each_sentence_and_returns_offsets_in_the_text(monke
     text = "事業の概要。毎年約300名を派遣。"
     assert R.sentence_span(reader, "何名", "ctx", text) is None and not reader.calls  # short: read whole by the caller
     monkeypatch.setattr(R, "SENTENCE_CHARS", 10)
-    assert R.sentence_span(reader, "何名", "ctx", text) == (text.index("約300名"), text.index("約300名") + 5)
+    assert R.sentence_span(reader, "何名", "ctx", text).span == (text.index("約300名"), text.index("約300名") + 5)
     assert reader.calls == [["事業の概要。", "毎年約300名を派遣。"]]
     assert R.sentence_span(reader, "何名", "ctx", "毎年約300名を派遣。") is None  # one sentence: the caller's reading stands
     assert R.sentence_span(_NeedleReader("無い"), "何名", "ctx", text) is None
