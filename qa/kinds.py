@@ -13,6 +13,8 @@ from .results import Answer
 from .tokens import normalize, tokenize
 
 _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")  # 「2年間」, 「5か月」
+# 「参加者数は？」, 「拠点数はどのくらい」: a count asked by its noun (not 「どちらが多い」, which asks which)
+_COUNT_NOUN = r"[一-龥ァ-ヴー]数(?:は|って)(?!.*(?:どちら|どっち))[^、。]{0,12}$"
 
 # Expected answer kinds: question cue -> pattern that a fitting piece contains.
 # Order matters: the first cue that matches decides.
@@ -26,7 +28,8 @@ _KINDS = {
         re.compile(r"\d\s*(%|割)"),
     ),
     "count": (
-        re.compile(r"何\s*(名|人|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍)|いくつ|幾つ|人数|規模|どれ(くらい|ほど)|どの(くらい|程度)|how many|number of", re.I),
+        re.compile(r"何\s*(名|人|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍)|いくつ|幾つ|人数|規模|どれ(くらい|ほど)|どの(くらい|程度)|how many|number of"
+                   rf"|{_COUNT_NOUN}", re.I),
         re.compile(r"\d|[一二三四五六七八九十百千万]+(つ|か国|カ国|名|人)"),
     ),
     "duration": (  # before date: 何年 may ask how long (「何年とどまって」)
@@ -83,7 +86,7 @@ _VALUES = {
     "amount": re.compile(_NUM + r"(兆|億|万|千)*\s*(円|ドル|ユーロ|ウォン|元|ポンド)"),
     "percent": re.compile(_NUM + r"(%|％|割)"),
     "count": re.compile(_NUM + r"(か国|カ国|ヶ国|名|人|件|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍|拠点)"
-                        r"|約?(?!(19|20)[0-9]{2})[0-9][0-9,.]*(?![0-9,.]*\s*[年月日])"),  # a bare number, not a date
+                        r"|(?<![0-9])約?(?!(19|20)[0-9]{2})[0-9][0-9,.]*(?![0-9,.]*\s*[年月日])"),  # a bare number, not a date or part of one
     "date": re.compile(r"(19|20)[0-9]{2}\s*([年./]\s*[0-9]{1,2}\s*[月./]?(\s*[0-9]{1,2}\s*日?)?|年度?)"
                        r"|令和\s*[0-9]+\s*年度?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
                        r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
@@ -114,7 +117,18 @@ _COUNTERS = {"か国": "国", "カ国": "国", "ヶ国": "国", "人": "人", "�
              "つ": "個", "位": "位", "倍": "倍", "校": "校", "機関": "機関", "分野": "分野", "拠点": "拠点", "量子ビット": "量子ビット"}
 _COUNTER = "|".join(sorted(_COUNTERS, key=len, reverse=True))
 _COUNT_ASKED = re.compile(rf"何\s*({_COUNTER})(?![かも])")  # not 「何回か」 (several times)
-_NUMBER_ASKED = re.compile(r"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]")
+_COUNTED_NOUN = re.compile(rf"({_COUNTER}|者|員)数(?:は|って)(?!.*(?:どちら|どっち))[^、。]{{0,12}}$")  # 「拠点数は」
+
+
+def _counter_asked(question: str) -> str | None:
+    """The counter a 「何X」 or 「X数は」 question counts by (「何か国」 -> か国, 「参加者数は」 -> 人)."""
+    m = _COUNT_ASKED.search(question)
+    if m:
+        return m.group(1)
+    m = _COUNTED_NOUN.search(question)
+    return ("人" if m.group(1) in ("者", "員") else m.group(1)) if m else None
+
+_NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]|{_COUNT_NOUN}")
 _NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
 _COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
@@ -144,14 +158,14 @@ def type_clash(question: str, short: str | None) -> str | None:
     if not short:
         return None
     text = normalize(short)
-    counted = _COUNT_ASKED.search(question)
+    counted = _counter_asked(question)
     if (counted or _NUMBER_ASKED.search(question)) and not re.search(_NUMERAL, text):
-        if not (counted and counted.group(1) == "人" and text.endswith("人")):  # 何人 read as nationality
+        if not (counted == "人" and text.endswith("人")):  # 何人 read as nationality
             return f"質問は数を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は数ではありません"
     if counted:
         found = {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)}
-        if found and _COUNTERS[counted.group(1)] not in found:
-            return f"質問は「何{counted.group(1)}」を尋ねていますが、資料の該当しそうな箇所は「{short}」と別のものを数えています"
+        if found and _COUNTERS[counted] not in found:
+            return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所は「{short}」と別のものを数えています"
     if _DURATION_ASKED.search(question) and re.search(r"\d{4}\s*年(?!間)", text) and not re.search(r"年間|か月|ヶ月|カ月", text):
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{short}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
@@ -166,9 +180,9 @@ def asked_value(question: str) -> re.Pattern | None:
     """What a value of the kind the question asks for looks like, where that is a number,
     a duration or a date (「何か国」 -> 「36か国」, 「何か月」 -> 「5か月」): a short answer
     that clashes is replaced by such a value in its quote, if the quote has one."""
-    counted = _COUNT_ASKED.search(question)
+    counted = _counter_asked(question)
     if counted:
-        same = [c for c, kind in _COUNTERS.items() if kind == _COUNTERS[counted.group(1)]]
+        same = [c for c, kind in _COUNTERS.items() if kind == _COUNTERS[counted]]
         return re.compile(rf"(?:{_NUMERAL})[0-9,.]*\s*(?:{'|'.join(same)})")
     if _DURATION_ASKED.search(question):
         return _VALUES["duration"]

@@ -24,6 +24,8 @@ from qa.results import Answer, Quote
         ("有効期間は何年ですか", "duration"),
         ("何年に設立されましたか", "date"),
         ("どの機関で決められますか", "body"),
+        ("STSフォーラムの参加者数は？", "count"),  # a count asked by its noun
+        ("論文数と特許数はどちらが多いですか？", "other"),  # asks which, not how many
     ],
 )
 def test_question_kind(question, kind):
@@ -70,6 +72,10 @@ def test_kind_span(question, text, read, short):
         ("平日の開館日はいつ？", "水曜日", False),
         ("対抗手段として思いついたのは何か？", "猛りの滄我の力", False),  # 思いついた: no いつ asked
         ("何名ですか？", None, False),
+        ("STSフォーラムの参加者数は？", "ノーベル賞受賞者", True),  # 「X数は」 asks for a number
+        ("WPIの拠点数は？", "7～10人程度以上", True),  # counts people, not 拠点
+        ("SATREPSの実施国数は？", "14か国", False),
+        ("論文数と特許数はどちらが多いですか？", "論文数", False),
     ],
 )
 def test_type_clash(question, short, clash):
@@ -111,6 +117,7 @@ def test_settle_type(question, text, short, settled):
         ("在位期間は何か月？", "1390年4月に即位、5か月余り", ["5か月"]),
         ("いつ署名？", "2025年5月に署名", ["2025年5月"]),
         ("どの国？", "英国と2025年に署名", None),  # no value stands in for a country
+        ("プロジェクト数は？", "採択数(2006～2016)は45", ["45"]),  # never the tail of a year
     ],
 )
 def test_asked_value(question, text, values):
