@@ -26,6 +26,8 @@ from qa.results import Answer, Quote
         ("どの機関で決められますか", "body"),
         ("STSフォーラムの参加者数は？", "count"),  # a count asked by its noun
         ("論文数と特許数はどちらが多いですか？", "other"),  # asks which, not how many
+        ("ドイツの研究費の総額は？", "amount"),  # an amount asked by its noun
+        ("費用はどこから出ましたか？", "other"),
     ],
 )
 def test_question_kind(question, kind):
@@ -76,6 +78,10 @@ def test_kind_span(question, text, read, short):
         ("WPIの拠点数は？", "7～10人程度以上", True),  # counts people, not 拠点
         ("SATREPSの実施国数は？", "14か国", False),
         ("論文数と特許数はどちらが多いですか？", "論文数", False),
+        ("ドイツの研究費の総額は？", "教育研究省", True),
+        ("ベスパとタクトでは、価格はどちらが高いですか？", "ベスパ", False),
+        ("日本の大学は何位ですか？", "2019-2021年", True),  # a year for a rank
+        ("日本は何位ですか？", "2019年に9位", False),
     ],
 )
 def test_type_clash(question, short, clash):
