@@ -48,7 +48,10 @@ _KINDS = {
                    r"|which (agency|organi[sz]ation|body|ministry|institution)", re.I),
         re.compile(r"[一-龥ァ-ヴーA-Za-z0-9・]{2}(省|庁|院|大会|委員会|協会|財団|機構|研究所|センター|大学|会議|局|本部|評議会|理事会|機関)"),
     ),
-    "person": (re.compile(r"誰|だれ|\bwho(m|se)?\b", re.I), None),  # fits: a person's name (see fits)
+    "person": (  # fits: a person's name (see fits); 「局長の名前は」 asks for one too
+        re.compile(r"誰|だれ|\bwho(m|se)?\b|(長|者|官|大臣|委員|理事|総裁|首相|大統領|代表|監督)の(名前|氏名)", re.I),
+        None,
+    ),
     "place": (
         re.compile(r"どこで(?!す)|場所|開催地|where|which (city|country)", re.I),
         re.compile(r"場所|開催地|所在地|[都道府県市州]\b|(?<=[・、])[ァ-ヴー]{2,}$"),

@@ -28,6 +28,8 @@ from qa.results import Answer, Quote
         ("論文数と特許数はどちらが多いですか？", "other"),  # asks which, not how many
         ("ドイツの研究費の総額は？", "amount"),  # an amount asked by its noun
         ("費用はどこから出ましたか？", "other"),
+        ("OSTP局長の名前は？", "person"),  # a role's name asks for a person
+        ("ERIAの正式な名前は？", "other"),
     ],
 )
 def test_question_kind(question, kind):
