@@ -357,8 +357,9 @@ class Answerer:
         answer = found.answer
         if answer.abstained or not answer.short_answer or not found.reads:
             return answer
-        first, read = answer.quotes[0], found.reads[0]
-        if read.span_score >= self.config.answer.min_span_score or first.span != read.span:
+        first = answer.quotes[0]
+        read = next((r for r in found.reads if r.cand.text == first.text), None)
+        if read is None or read.span_score >= self.config.answer.min_span_score or first.span != read.span:
             return answer
         return replace(answer, short_answer=None, quotes=(replace(first, span=None),) + answer.quotes[1:])
 
@@ -398,8 +399,10 @@ class Answerer:
             related = tuple(r.passage(h, rank) for rank, h in enumerate(hits[: cfg.related], start=1))
             answer = Answer(question, True, (), related, confidence=confidence)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
-        spans = [r.span for r in reads] or [None] * len(chosen)
-        citations, quotes = self.cite(query, hits, list(zip(chosen, spans)))
+        picks = list(zip(chosen, [r.span for r in reads] or [None] * len(chosen)))
+        if len(reads) > 1 and reads[1].cand.place == reads[0].cand.place and reads[1].logit > reads[0].logit:
+            picks.reverse()  # two pieces of one slide: the one the reader reads as the answer first
+        citations, quotes = self.cite(query, hits, picks)
         answer = Answer(question, False, quotes, citations, short_answer=_short(quotes), confidence=confidence)
         return Trace(answer, signals, ranking, candidates, tuple(reads))
 
