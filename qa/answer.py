@@ -400,7 +400,8 @@ class Answerer:
             answer = Answer(question, True, (), related, confidence=confidence)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
         picks = list(zip(chosen, [r.span for r in reads] or [None] * len(chosen)))
-        if len(reads) > 1 and reads[1].cand.place == reads[0].cand.place and reads[1].logit > reads[0].logit:
+        if (len(reads) > 1 and reads[1].cand.place == reads[0].cand.place
+                and reads[1].logit > reads[0].logit + cfg.reader_first_gap):
             picks.reverse()  # two pieces of one slide: the one the reader reads as the answer first
         citations, quotes = self.cite(query, hits, picks)
         answer = Answer(question, False, quotes, citations, short_answer=_short(quotes), confidence=confidence)
