@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Words that make up the question rather than its topic.
 _QUESTION_WORDS = frozenset(
     "何 なに なん どこ いつ 誰 だれ どの どう どれ どんな いくら いくつ 幾つ 教える 知る ある いる する なる "
-    "れる られる ます です こと もの ため 的 について とは ください 下さい 方 くらい ぐらい 程度 所 "
+    "れる られる ます です こと もの ため 的 について とは ください 下さい 方 くらい ぐらい 程度 所 略 略称 正式 名称 "
     "what which who whom where when how many much is are was were the a an of in on at to for by did do does "
     "and or with from as that this it its be been tell me about".split()
 )

@@ -213,6 +213,7 @@ def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipe
 
 def test_key_terms_leave_out_question_words():
     assert key_terms("G20の開催場所はどこですか？") == ["g", "20", "開催", "場所"]
+    assert key_terms("ERIAは何の略ですか？") == key_terms("ERIAの正式名称は？") == ["eria"]  # what is asked, not its topic
 
 
 @pytest.mark.parametrize("text, english", [("Where was it held?", True), ("WPIの比率は？", False), ("OECD", True)])
