@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, choose,
-                       disagree, field_span, is_english, key_terms, ranking_span, row_label, subjects)
+                       disagree, field_span, is_english, key_terms, own_country, ranking_span, row_label, subjects)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -54,6 +54,8 @@ UNANSWERABLE = [
     "What is the boiling point of ethanol?",
     # Near misses: the deck has the subject and the kind of figure, but not for each other.
     "SATREPSの年間予算はいくらですか？",  # the only budgets nearby are France's
+    "日本の科学技術予算の総額は？",  # the nearest budget is on France's slide
+    "STSフォーラムの参加者数は？",  # the slide says who takes part, not how many
     "2026年のG7科学技術大臣会合はどこで開催されますか？",  # the slide is about 2024
     "この資料に火星探査の記載はありますか？",  # about its content, not the title page
     "この資料の作成者の電話番号は？",  # about the document, but its title page has no phone number
@@ -209,6 +211,21 @@ def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipe
     assert "何か国" in wrong.notice and "約300名" in wrong.notice
     assert wrong.citations[0].slide == right.citations[0].slide == 12  # what it would have cited
     assert wrong.confidence == CLASH_CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    "question, title, own",
+    [
+        ("日本の科学技術予算の総額は？", "フランスの科学技術政策におけるグローバル戦略", False),
+        ("フランスの研究予算は？", "フランスの科学技術政策におけるグローバル戦略", True),
+        ("アメリカの科学技術政策の方向性は？", "米国の科学技術政策におけるグローバル戦略", True),  # another name for it
+        ("研究予算の総額は？", "フランスの科学技術政策におけるグローバル戦略", True),  # no place asked
+        ("日本と英国の協力覚書は？", "(参考)欧州との国際連携例①", True),  # the title does not open with a country
+        ("What is France's budget?", "米国の科学技術政策におけるグローバル戦略", True),  # English: left to subjects
+    ],
+)
+def test_own_country(question, title, own):
+    assert own_country(question, title) is own
 
 
 def test_key_terms_leave_out_question_words():
