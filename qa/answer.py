@@ -114,19 +114,17 @@ def beyond_title_page(question: str, page_text: str) -> bool:
     return False
 
 
-def _places(text: str) -> list[str]:
-    return [squash(t.surface) for t in tokenize(text) if t.pos2 == "固有名詞" and t.pos3 == "地名"]
+def is_country(name: str) -> bool:
+    tokens = tokenize(name)
+    return len(tokens) == 1 and tokens[0].pos4 == "国"
 
 
-def own_country(question: str, title: str) -> bool:
-    """False when a slide's title opens with a country (「フランスの科学技術政策…」) and the
-    question names places, none of them that country (「日本の科学技術予算は？」): the
+def own_country(names: set[str], title: str) -> bool:
+    """False when a slide's title opens with a country (「フランスの科学技術政策…」) that is
+    not among `names`, what a question asks about (日本 in 「日本の科学技術予算は？」): the
     slide is another country's, whatever its figures."""
     lead = tokenize(title)[:1]
-    if not lead or lead[0].pos3 != "地名" or lead[0].pos2 != "固有名詞" or is_english(question):
-        return True
-    asked = _places(question)
-    return not asked or any(f in asked for f in forms(squash(lead[0].surface)))
+    return not lead or not is_country(lead[0].surface) or any(f in names for f in forms(squash(lead[0].surface)))
 
 
 def is_english(question: str) -> bool:
@@ -495,12 +493,13 @@ class Answerer:
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         texts = [squash(c.embed_text) for c in chunks]
         named, background, years = self._subjects(query, texts)
+        home = {n for n in background if is_country(n)}  # the documents' own country, asked about
         out = []
         for h_pos, (hit, chunk, text) in enumerate(zip(hits, chunks, texts)):
             context_terms = set(terms(chunk.context, form))
             context = squash(chunk.context)
             # a slide about 2024 does not answer for 2026, nor one about France for Japan
-            right_year = all(y in text for y in years) and own_country(query, chunk.title)
+            right_year = all(y in text for y in years) and (not home or own_country(named | background, chunk.title))
             row_names = named | {n for n in background if any(f in text for f in forms(n))}
             for p_pos, piece in enumerate(chunk.pieces):
                 fitting = fits(kind, piece.text)

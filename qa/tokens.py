@@ -38,6 +38,7 @@ class Token(NamedTuple):
     lemma: str
     pos3: str = ""  # unidic pos3, e.g. 人名 for a person's name
     pos2: str = ""  # unidic pos2, e.g. 固有名詞 for a proper noun
+    pos4: str = ""  # unidic pos4, e.g. 国 for a country's name
 
 
 _local = threading.local()
@@ -90,7 +91,8 @@ def tokenize(text: str) -> list[Token]:
             end = pos + len(word.surface)
             feature = word.feature
             lemma = getattr(feature, "lemma", None) or word.surface
-            tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma, feature.pos3 or "", feature.pos2 or ""))
+            tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma, feature.pos3 or "", feature.pos2 or "",
+                                feature.pos4 or ""))
             pos = end
     return tokens
 
