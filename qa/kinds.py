@@ -13,10 +13,11 @@ from .results import Answer
 from .tokens import normalize, tokenize
 
 _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")  # 「2年間」, 「5か月」
-# 「参加者数は？」, 「拠点数はどのくらい」: a count asked by its noun (not 「どちらが多い」, which asks which)
-_COUNT_NOUN = r"[一-龥ァ-ヴー]数(?:は|って)(?!.*(?:どちら|どっち))[^、。]{0,12}$"
-# 「研究費の総額は？」, 「予算は？」: an amount asked by its noun (not 「費用はどこから出た」)
-_AMOUNT_NOUN = r"(?:総額|予算|費用|経費|研究費|投資額|価格|値段)(?:は|って)(?![^、。]*(?:どこ|誰|どれ|どの|どちら|どっち|何(?!円)))[^、。]{0,12}$"
+# A count or amount asked by its noun at the end of a question (「参加者数は？」, 「予算はどのくらい」),
+# not which of several things (「どちらが多い」, 「費用はどこから出た」, 「費用は何」).
+_ASKED_LAST = r"(?:は|って)(?![^、。]*(?:どこ|誰|どれ|どの|どちら|どっち))[^、。]{0,12}$"
+_COUNT_NOUN = r"[一-龥ァ-ヴー]数" + _ASKED_LAST
+_AMOUNT_NOUN = r"(?:総額|予算|費用|経費|研究費|投資額|価格|値段)(?!\S*何(?!円))" + _ASKED_LAST
 
 # Expected answer kinds: question cue -> pattern that a fitting piece contains.
 # Order matters: the first cue that matches decides.
@@ -123,9 +124,14 @@ _COUNTERS = {"か国": "国", "カ国": "国", "ヶ国": "国", "人": "人", "�
              "つ": "個", "位": "位", "倍": "倍", "校": "校", "機関": "機関", "分野": "分野", "拠点": "拠点", "量子ビット": "量子ビット"}
 _COUNTER = "|".join(sorted(_COUNTERS, key=len, reverse=True))
 _COUNT_ASKED = re.compile(rf"何\s*({_COUNTER})(?![かも])")  # not 「何回か」 (several times)
-_COUNTED_NOUN = re.compile(rf"({_COUNTER}|者|員)数(?:は|って)(?!.*(?:どちら|どっち))[^、。]{{0,12}}$")  # 「拠点数は」
-
-
+_COUNTED_NOUN = re.compile(rf"({_COUNTER}|者|員)数" + _ASKED_LAST)  # 「拠点数は」, 「参加者数は」
+_NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]|{_COUNT_NOUN}|{_AMOUNT_NOUN}")
+_NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
+_COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
+_WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
+_WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
+                        r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"
+                        r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
 def _counter_asked(question: str) -> str | None:
     """The counter a 「何X」 or 「X数は」 question counts by (「何か国」 -> か国, 「参加者数は」 -> 人)."""
     m = _COUNT_ASKED.search(question)
@@ -134,13 +140,7 @@ def _counter_asked(question: str) -> str | None:
     m = _COUNTED_NOUN.search(question)
     return ("人" if m.group(1) in ("者", "員") else m.group(1)) if m else None
 
-_NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]|{_COUNT_NOUN}|{_AMOUNT_NOUN}")
-_NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
-_COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
-_WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
-_WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
-                        r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"
-                        r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
+
 _COUNTRY_ASKED = re.compile(r"出身国|議長国|どの国|どこの国|国はどこ|(?<![中和英])国名は")
 # EU, ASEAN, 米, 唐; a name in katakana alone may be a state the dictionary does not know (カラマン)
 _COUNTRY_LIKE = re.compile(r"(国|朝|州)$|^[A-Z]{2,6}$|^[一-龥]$|^[ァ-ヴー・]+$")

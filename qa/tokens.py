@@ -91,8 +91,8 @@ def tokenize(text: str) -> list[Token]:
             end = pos + len(word.surface)
             feature = word.feature
             lemma = getattr(feature, "lemma", None) or word.surface
-            tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma, feature.pos3 or "", feature.pos2 or "",
-                                feature.pos4 or ""))
+            tokens.append(Token(word.surface, pos, end, feature.pos1 or "", lemma,
+                                feature.pos3 or "", feature.pos2 or "", feature.pos4 or ""))
             pos = end
     return tokens
 
