@@ -4,7 +4,9 @@ Right after 「SATREPSの実施国数は？」 the question 「それはいつ�
 「SATREPSはいつからですか？」, and 「予算は？」 means 「SATREPSの予算は？」. Retrieval
 cannot know that, so a question that points back (それ / これ / その / この / 同 …) or
 has no subject of its own is rewritten with the previous question's subject before it
-is asked, and the reading is shown to the user so a wrong one is visible:
+is asked, and the reading is shown to the user so a wrong one is visible. A question
+naming only a place (「ドイツは？」 after 「フランスの研究予算は？」) asks the previous one
+about that place:
 
     reading = read_followup("それはいつからですか？", previous="SATREPSの実施国数は？")
     reading.question  # 'SATREPSはいつからですか？'
@@ -56,6 +58,7 @@ GENERAL = KINDS | frozenset({
     "対象国", "実施国", "実施国数", "プロジェクト数", "支援", "体制", "仕組", "ポイント", "メリット",
     "特色", "狙い", "ねらい", "意図", "根拠", "出典", "数字", "数値", "データ", "資金", "規定", "手続き",
     "スケジュール", "期日", "日程", "開催地", "開催国", "都市", "場", "形", "形式", "様子", "よう",
+    "略", "略称", "正式", "正式名称",
 })
 # Words that open a follow-up without pointing at anything: kept in front as they are.
 _OPENING = re.compile(
@@ -89,6 +92,10 @@ def read_followup(question: str, previous: str | None) -> Reading:
     tokens = tokenize(question)
     if not any(t.pos not in ("補助記号", "空白", "記号") for t in tokens):
         return unchanged  # symbols only: nothing to read
+    place, swapped = _other_place(question, previous)
+    if swapped:
+        rewritten = lead + swapped
+        return Reading(rewritten, NOTE_PREFIX + _cut(rewritten), place)
     pointers = _pointers(tokens)
     if not pointers and _own_subject_ends(tokens) is not None:
         return unchanged  # a question of its own
@@ -99,8 +106,32 @@ def read_followup(question: str, previous: str | None) -> Reading:
     if rewritten == question:
         return unchanged
     rewritten = lead + rewritten
-    shown = rewritten if len(rewritten) <= NOTE_CHARS else rewritten[:NOTE_CHARS] + "…"
-    return Reading(rewritten, NOTE_PREFIX + shown, subject)
+    return Reading(rewritten, NOTE_PREFIX + _cut(rewritten), subject)
+
+
+def _cut(reading: str) -> str:
+    return reading if len(reading) <= NOTE_CHARS else reading[:NOTE_CHARS] + "…"
+
+
+_ONLY_A_NAME = re.compile(r"\s*(.+?)(?:で|について|の場合)?は\s*[？?]?\s*")
+
+
+def _other_place(question: str, previous: str) -> tuple[str, str]:
+    """(the place, the previous question asked about it) when this one names only a
+    place: 「ドイツは？」 after 「フランスの研究予算は？」 -> 「ドイツの研究予算は？」. ("", "")
+    otherwise: 「アジアでは？」 after a question about SATREPS names no place it asked about."""
+    m = _ONLY_A_NAME.fullmatch(question)
+    place = m.group(1) if m else ""
+    if not place or not _is_place(tokenize(place)):
+        return "", ""
+    asked = next((t for t in tokenize(previous) if _is_place([t])), None)
+    if asked is None or asked.surface == place:
+        return "", ""
+    return place, previous[: asked.start] + place + previous[asked.end:]
+
+
+def _is_place(tokens: list[Token]) -> bool:
+    return len(tokens) == 1 and tokens[0].pos2 == "固有名詞" and tokens[0].pos3 == "地名"
 
 
 def subject_of(question: str) -> str:

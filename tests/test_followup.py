@@ -64,6 +64,20 @@ def test_a_question_of_its_own_is_left_alone(question):
     assert out.question == question and out.note == "" and not out.rewritten
 
 
+def test_a_question_naming_only_a_place_asks_the_previous_question_about_it():
+    out = read_followup("ドイツは？", "フランスの研究予算は？")
+    assert out.question == "ドイツの研究予算は？" and out.subject == "ドイツ"
+    assert out.note == NOTE_PREFIX + "ドイツの研究予算は？"
+    assert read_followup("中国については？", "韓国の材料科学での順位は？").question == "中国の材料科学での順位は？"
+    assert read_followup("では、韓国は？", "日本は何位ですか？").question == "では、韓国は何位ですか？"
+    assert not read_followup("フランスは？", "フランスの研究予算は？").rewritten  # the same place
+    assert not read_followup("G7は？", "G20の開催場所は？").rewritten  # not a place: left as it is
+
+
+def test_what_a_name_stands_for_is_asked_of_the_previous_subject():
+    assert read_followup("何の略ですか？", "ERIAはいつ設立されましたか？").question == "ERIAは何の略ですか？"
+
+
 def test_nothing_to_borrow_leaves_the_question_alone():
     assert read_followup("それはいつからですか？", None).question == "それはいつからですか？"
     assert read_followup("それはいつからですか？", "").note == ""
