@@ -124,7 +124,7 @@ def own_country(names: set[str], title: str) -> bool:
     not among `names`, what a question asks about (日本 in 「日本の科学技術予算は？」): the
     slide is another country's, whatever its figures."""
     lead = tokenize(title)[:1]
-    return not lead or not is_country(lead[0].surface) or any(f in names for f in forms(squash(lead[0].surface)))
+    return not lead or lead[0].pos4 != "国" or any(f in names for f in forms(squash(lead[0].surface)))
 
 
 def is_english(question: str) -> bool:
@@ -494,12 +494,13 @@ class Answerer:
         texts = [squash(c.embed_text) for c in chunks]
         named, background, years = self._subjects(query, texts)
         home = {n for n in background if is_country(n)}  # the documents' own country, asked about
+        asked = named | background
         out = []
         for h_pos, (hit, chunk, text) in enumerate(zip(hits, chunks, texts)):
             context_terms = set(terms(chunk.context, form))
             context = squash(chunk.context)
             # a slide about 2024 does not answer for 2026, nor one about France for Japan
-            right_year = all(y in text for y in years) and (not home or own_country(named | background, chunk.title))
+            right_year = all(y in text for y in years) and (not home or own_country(asked, chunk.title))
             row_names = named | {n for n in background if any(f in text for f in forms(n))}
             for p_pos, piece in enumerate(chunk.pieces):
                 fitting = fits(kind, piece.text)
