@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import AnswerSettings, Config
-from .kinds import STRICT_KINDS, fits, kind_span, question_kind, settle_type
+from .kinds import STRICT_KINDS, counts_as_asked, fits, kind_span, question_kind, settle_type
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
 from .tokens import normalize, squash, terms, tokenize
@@ -523,7 +523,7 @@ class Answerer:
                 score = (
                     cosine
                     + cfg.w_coverage * coverage
-                    + cfg.w_kind * (1.0 if fitting else 0.0)
+                    + cfg.w_kind * (fitting and counts_as_asked(query, piece.text))
                     + cfg.w_rank / (1 + h_pos)
                     - cfg.w_subject * (1.0 - on_subject)
                     + cfg.w_title * (hit.chunk_id in titles)

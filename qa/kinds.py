@@ -128,10 +128,19 @@ _COUNTED_NOUN = re.compile(rf"({_COUNTER}|者|員)数" + _ASKED_LAST)  # 「拠�
 _NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]|{_COUNT_NOUN}|{_AMOUNT_NOUN}")
 _NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
 _COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
+_ORDINAL = re.compile(rf"第\s*(?:{_NUMERAL})+")
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
 _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
                         r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"
                         r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
+
+
+def _cardinal(counted: str | None, text: str) -> str:
+    """`text` without its ordinals when the question counts countries or people: 「第三国」
+    names a kind of country and counts none (an ordinal does answer 「何位」 or 「何回の」)."""
+    return _ORDINAL.sub("", text) if counted and _COUNTERS[counted] in ("国", "人") else text
+
+
 def _counter_asked(question: str) -> str | None:
     """The counter a 「何X」 or 「X数は」 question counts by (「何か国」 -> か国, 「参加者数は」 -> 人)."""
     m = _COUNT_ASKED.search(question)
@@ -165,7 +174,7 @@ def type_clash(question: str, short: str | None) -> str | None:
         return None
     text = normalize(short)
     counted = _counter_asked(question)
-    if (counted or _NUMBER_ASKED.search(question)) and not re.search(_NUMERAL, text):
+    if (counted or _NUMBER_ASKED.search(question)) and not re.search(_NUMERAL, _cardinal(counted, text)):
         if not (counted == "人" and text.endswith("人")):  # 何人 read as nationality
             return f"質問は数を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は数ではありません"
     if counted:
@@ -182,6 +191,13 @@ def type_clash(question: str, short: str | None) -> str | None:
             _COUNTRY_LIKE.search("".join(unicodedata.normalize("NFKC", short).split())) or any(t.pos3 == "地名" for t in tokenize(text))):
         return f"質問は国を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名ではありません"
     return None
+
+
+def counts_as_asked(question: str, text: str) -> bool:
+    """Whether `text` counts what a 「何X」 question counts (「何人」: 「270人程度」, 「約300名」,
+    not 「80か国」); True for a question that names no counter."""
+    counted = _counter_asked(question)
+    return not counted or bool(asked_value(question).search(normalize(text)))
 
 
 def asked_value(question: str) -> re.Pattern | None:

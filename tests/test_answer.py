@@ -36,6 +36,7 @@ ANSWERABLE = [
     ("EU・ASEAN戦略的パートナーシップが締結されたのはいつですか？", "2020年12月", 15),
     ("本資料はいつ作成されましたか？", "2025年5月22日", 1),  # about the document: its title page
     ("イギリスの政府首席科学顧問の所属機関はどこですか？", "首相府", 23),  # the deck writes 英国
+    ("インドの大学院生を何人受け入れますか？", "270人", 17),  # the bullet that counts people, not the one before it
 ]
 
 ENGLISH = [
@@ -197,7 +198,7 @@ def test_ranking_span(question, text, short):
     assert (text[span[0]: span[1]] if span else None) == short
 
 
-def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipeline):
+def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipeline, monkeypatch):
     from qa.answer import Answerer
     from qa.kinds import CLASH_CONFIDENCE
 
@@ -206,11 +207,26 @@ def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipe
     answerer = Answerer(fake_pipeline.retriever, config, _FakeReader("約300名"))
     right = answerer.ask("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？")
     assert not right.abstained and right.short_answer == "約300名"
+    # as when no piece counts countries: any number earns the kind bonus, so the fake
+    # embedder picks the same piece
+    monkeypatch.setattr("qa.answer.counts_as_asked", lambda question, text: True)
     wrong = answerer.ask("海外特別研究員事業では毎年何か国に若手研究者を派遣していますか？")
     assert wrong.abstained and not wrong.quotes and wrong.short_answer is None
     assert "何か国" in wrong.notice and "約300名" in wrong.notice
     assert wrong.citations[0].slide == right.citations[0].slide == 12  # what it would have cited
     assert wrong.confidence == CLASH_CONFIDENCE
+
+
+def test_an_answer_of_another_type_gives_way_to_the_value_asked_for_beside_it(fake_pipeline):
+    from qa.answer import Answerer
+
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, abstain_kind_missing=False,
+                                        abstain_coverage=0.0, abstain_unknown=2.0)
+    answerer = Answerer(fake_pipeline.retriever, config, _FakeReader("4万人"))
+    assert answerer.ask("仙台防災協力イニシアティブで人材育成を行ったのは何人ですか？").short_answer == "4万人"
+    # the same piece (the only one counting 回) has 「第3回国連防災世界会議」 a few words before
+    answer = answerer.ask("仙台防災協力イニシアティブで人材育成を行ったのは何回ですか？")
+    assert not answer.abstained and answer.short_answer == "3回" and answer.citations[0].slide == 14
 
 
 @pytest.mark.parametrize(

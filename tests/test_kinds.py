@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.kinds import CLASH_CONFIDENCE, asked_value, fits, kind_span, question_kind, settle_type, type_clash
+from qa.kinds import CLASH_CONFIDENCE, asked_value, counts_as_asked, fits, kind_span, question_kind, settle_type, type_clash
 from qa.results import Answer, Quote
 
 
@@ -84,6 +84,9 @@ def test_kind_span(question, text, read, short):
         ("ベスパとタクトでは、価格はどちらが高いですか？", "ベスパ", False),
         ("日本の大学は何位ですか？", "2019-2021年", True),  # a year for a rank
         ("日本は何位ですか？", "2019年に9位", False),
+        ("Horizon Europeに準参加している国は何か国ですか？", "第三国", True),  # an ordinal names, it counts none
+        ("ワイン輸出量は世界で何位でしたか？", "第6位", False),  # but it is a rank
+        ("何回のカンヌ国際映画祭で発表されましたか。", "第62回", False),
     ],
 )
 def test_type_clash(question, short, clash):
@@ -152,5 +155,18 @@ def test_asked_value(question, text, values):
     ],
 )
 def test_fits_the_kind_asked_for(kind, text, ok):
-
     assert fits(kind, text) is ok
+
+
+@pytest.mark.parametrize(
+    "question, text, ok",
+    [
+        ("インドの大学院生を何人受け入れますか？", "支援人数は270人程度とし", True),
+        ("インドの大学院生を何人受け入れますか？", "約300名の若手研究者", True),  # 名 counts people too
+        ("インドの大学院生を何人受け入れますか？", "トップ大学の大学院生を2年間招へい", False),
+        ("何か国で実施していますか？", "36か国でプロジェクトを実施", True),
+        ("予算はいくらですか？", "約146億円", True),  # no counter asked: any text
+    ],
+)
+def test_counts_as_asked(question, text, ok):
+    assert counts_as_asked(question, text) is ok
