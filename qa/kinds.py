@@ -129,6 +129,11 @@ _NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら
 _NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
 _COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
 _ORDINAL = re.compile(rf"第\s*(?:{_NUMERAL})+")
+# A one-off event asked 「いつ」 (「いつ署名されましたか」) is not dated by a span of years
+# (「2021～2027年」 is a programme's period); not 「何年から何年まで」.
+_EVENT_ASKED = re.compile(r"^(?!.*(から|まで|期間)).*(署名|締結|採択|設立|創立|創設|発足|設置|発表|公表|制定|改定|合意|開始|始ま|始め"
+                          r"|調印|批准|成立|施行)")
+_YEAR_RANGE = re.compile(r"\d{4}\s*年?\s*(?:～|~|〜|-|－|―|から)\s*\d{2,4}\s*年")
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
 _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
                         r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"
@@ -187,6 +192,8 @@ def type_clash(question: str, short: str | None) -> str | None:
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{short}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は時期ではありません"
+    if _WHEN_ASKED.search(question) and _EVENT_ASKED.search(question) and _YEAR_RANGE.search(text):
+        return f"質問はできごとの時期を尋ねていますが、資料の該当しそうな箇所にあるのは期間「{short}」です"
     if _COUNTRY_ASKED.search(question) and not (
             _COUNTRY_LIKE.search("".join(unicodedata.normalize("NFKC", short).split())) or any(t.pos3 == "地名" for t in tokenize(text))):
         return f"質問は国を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名ではありません"
@@ -226,7 +233,9 @@ def settle_type(query: str, answer: Answer) -> Answer:
         return answer
     first = answer.quotes[0]
     pattern = asked_value(query)
-    span = _nearest([m.span() for m in pattern.finditer(first.text)], first.span) if pattern else None
+    a, b = first.span
+    beside = [m.span() for m in pattern.finditer(first.text) if m.end() <= a or m.start() >= b] if pattern else []
+    span = _nearest(beside, first.span)
     if span and max(span[0] - first.span[1], first.span[0] - span[1]) <= REPAIR_GAP:
         quotes = (replace(first, span=span),) + answer.quotes[1:]
         return replace(answer, quotes=quotes, short_answer=first.text[span[0]: span[1]])

@@ -58,6 +58,7 @@ UNANSWERABLE = [
     "日本の科学技術予算の総額は？",  # the nearest budget is on France's slide
     "STSフォーラムの参加者数は？",  # the slide says who takes part, not how many
     "2026年のG7科学技術大臣会合はどこで開催されますか？",  # the slide is about 2024
+    "EUの研究セキュリティ勧告はいつ採択されましたか？",  # the only nearby date is Horizon Europe's 2021～2027年
     "この資料に火星探査の記載はありますか？",  # about its content, not the title page
     "この資料の作成者の電話番号は？",  # about the document, but its title page has no phone number
 ]

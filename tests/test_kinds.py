@@ -87,6 +87,10 @@ def test_kind_span(question, text, read, short):
         ("Horizon Europeに準参加している国は何か国ですか？", "第三国", True),  # an ordinal names, it counts none
         ("ワイン輸出量は世界で何位でしたか？", "第6位", False),  # but it is a rank
         ("何回のカンヌ国際映画祭で発表されましたか。", "第62回", False),
+        ("EUの研究セキュリティ勧告はいつ採択されましたか？", "2021～2027年", True),  # a period dates no one-off event
+        ("OECDの勧告はいつ改定されましたか？", "2021年", False),
+        ("何年から何年までの戦争により成立したのですか？", "1701年から1714年", False),  # a period asked for
+        ("G20の会合はいつ開催されましたか？", "2024年9月18日～19日", False),
     ],
 )
 def test_type_clash(question, short, clash):
@@ -106,6 +110,8 @@ FAR = "1390年4月に即位し、6つの州を治めた。" + "その後の経�
         ("在位期間は何か月でしたか？", FAR, "1390年4月", None),  # too far off to be about the same thing
         ("何か国を治めましたか？", NEAR, "6つ", None),  # counts something else, and no Nか国 in the quote
         ("即位したのは何年ですか？", FAR, "1390年4月", "1390年4月"),  # no clash: kept
+        # a programme's period for a one-off event: the year inside it is no answer either
+        ("準参加協定はいつ署名されましたか？", "研究開発支援プログラム。2021～2027年で955億ユーロ規模。", "2021～2027年", None),
     ],
 )
 def test_settle_type(question, text, short, settled):
