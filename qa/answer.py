@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import AnswerSettings, Config
-from .kinds import STRICT_KINDS, counts_as_asked, fits, kind_span, question_kind, settle_type
+from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, kind_span, question_kind, settle_type
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
 from .tokens import normalize, squash, terms, tokenize
@@ -63,6 +63,20 @@ def subjects(question: str) -> set[str]:
                 start -= 1
             out.add(squash(question[tokens[start].start: tok.end]))
     return out
+
+
+_QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
+_ASKING = re.compile(r"何|どの|どこ|いつ|誰|どう")  # 「厚みの減少率が何%以上」 quotes a question, not a name
+_A_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")  # not 1930年代
+
+
+def unseen(question: str, texts: list[str]) -> str:
+    """A name the question quotes (「グローバル循環プロトコル」) or a year it names (2028年)
+    that none of `texts` (squashed passages) holds, or "": the passages found cannot be
+    about it (on JaQuAD, 0.2% of quoted names and 0.5% of years are not in the article)."""
+    names = [(m.group(1), squash(m.group(1))) for m in _QUOTED.finditer(question) if not _ASKING.search(m.group(1))]
+    names += [(f"{y}年", y) for y in _A_YEAR.findall(normalize(question))]
+    return next((shown for shown, key in names if not any(key in t for t in texts)), "")
 
 
 # Names the deck writes one way and people another (アメリカ for 米国): any form counts.
@@ -127,6 +141,10 @@ def own_country(names: set[str], title: str) -> bool:
     return not lead or lead[0].pos4 != "国" or any(f in names for f in forms(squash(lead[0].surface)))
 
 
+# A question about where a figure comes from (「どの資料に基づいていますか」): source lines may answer.
+_SOURCE_ASKED = re.compile(r"出典|出所|資料名|どの(資料|データ|調査|文献|統計)|(何|どこ)の(資料|データ|調査|統計)|\bsources?\b", re.I)
+
+
 def is_english(question: str) -> bool:
     letters = [ch for ch in question if ch.isalpha()]
     return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.7
@@ -157,6 +175,7 @@ class Signals:
     kind_missing: bool  # the question asks for a number or date and no top piece has one
     unknown: float  # share of the question's key terms that occur nowhere in the corpus
     off_subject: bool = False  # the best piece names none of the question's subjects, or not its year
+    unseen: str = ""  # a quoted name or year of the question that no passage found holds
     title_page: bool = False  # a question about the document, and the best piece is on its title page
 
 
@@ -220,7 +239,7 @@ def abstain(s: Signals, cfg: AnswerSettings) -> bool:
         (cfg.abstain_kind_missing and s.kind_missing)
         or (s.coverage < cfg.abstain_coverage and s.best_cosine < cfg.abstain_cosine)
         or (s.unknown >= cfg.abstain_unknown and s.best_cosine < cfg.abstain_unknown_cosine)
-        or (cfg.abstain_off_subject and s.off_subject)
+        or (cfg.abstain_off_subject and (s.off_subject or bool(s.unseen)))
     )
 
 
@@ -410,7 +429,10 @@ class Answerer:
             confidence = heuristic_confidence(signals, cfg, abstained)
         if abstained:
             related = tuple(r.passage(h, rank) for rank, h in enumerate(hits[: cfg.related], start=1))
-            answer = Answer(question, True, (), related, confidence=confidence)
+            notice = ""
+            if signals.unseen:  # as sure as of a type clash, whatever the reader made of the best piece
+                notice, confidence = f"資料に「{signals.unseen}」の記載は見つかりませんでした", max(confidence, CLASH_CONFIDENCE)
+            answer = Answer(question, True, (), related, confidence=confidence, notice=notice)
             return Trace(answer, signals, ranking, candidates, tuple(reads))
         picks = list(zip(chosen, [r.span for r in reads] or [None] * len(chosen)))
         if (len(reads) > 1 and reads[1].cand.place == reads[0].cand.place
@@ -472,6 +494,8 @@ class Answerer:
             row = row_label(piece.text) if piece.kind == "row" else ""
             label = f"{chunk.title} / {row}" if row else chunk.title
             span = ranking_span(query, piece.text) or field_span(query, piece.text) or kind_span(query, piece.text, span)
+            if span and not any(ch.isalnum() for ch in piece.text[span[0]: span[1]]):
+                span = None  # 「「」 alone answers nothing
             quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)
 
@@ -488,7 +512,7 @@ class Answerer:
 
     def _candidates(self, query: str, keys: set[str], hits: list[Hit], titles: set[str] = frozenset()) -> list[Candidate]:
         kind = question_kind(query)
-        wants_source = any(w in query for w in ("出典", "出所", "資料名", "source"))
+        wants_source = bool(_SOURCE_ASKED.search(query))
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         texts = [squash(c.embed_text) for c in chunks]
@@ -527,6 +551,7 @@ class Answerer:
                     + cfg.w_rank / (1 + h_pos)
                     - cfg.w_subject * (1.0 - on_subject)
                     + cfg.w_title * (hit.chunk_id in titles)
+                    + cfg.w_kind * (piece.kind == "source")  # only a candidate when the source is asked for
                 )
                 out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,
                                      (chunk.doc_id, chunk.slide), on_subject))
@@ -561,6 +586,7 @@ class Answerer:
                 coverage = max(coverage, len(keys & found) / len(keys))
         kind = question_kind(query)
         top = candidates[: self.config.answer.kind_window]
+        texts = [squash(self.store.chunk(h.chunk_id).embed_text) for h in hits]
         known = {k for k, n in self.store.doc_freq(keys).items() if n}
         return Signals(
             kind_missing=kind in STRICT_KINDS and not any(c.fits for c in top),
@@ -571,4 +597,5 @@ class Answerer:
             english=is_english(query),
             off_subject=beyond or (bool(candidates) and candidates[0].on_subject == 0.0),
             title_page=title_page,
+            unseen=unseen(query, texts),
         )

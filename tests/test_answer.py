@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, choose,
-                       disagree, field_span, is_english, key_terms, own_country, ranking_span, row_label, subjects)
+                       disagree, field_span, is_english, key_terms, own_country, ranking_span, row_label, subjects,
+                       unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -37,6 +38,7 @@ ANSWERABLE = [
     ("本資料はいつ作成されましたか？", "2025年5月22日", 1),  # about the document: its title page
     ("イギリスの政府首席科学顧問の所属機関はどこですか？", "首相府", 23),  # the deck writes 英国
     ("インドの大学院生を何人受け入れますか？", "270人", 17),  # the bullet that counts people, not the one before it
+    ("2019-2021年の米国の国際共著相手国ランキングは、どの資料に基づいていますか？", "科学研究のベンチマーキング2023", 7),  # its source line
 ]
 
 ENGLISH = [
@@ -59,6 +61,8 @@ UNANSWERABLE = [
     "STSフォーラムの参加者数は？",  # the slide says who takes part, not how many
     "2026年のG7科学技術大臣会合はどこで開催されますか？",  # the slide is about 2024
     "EUの研究セキュリティ勧告はいつ採択されましたか？",  # the only nearby date is Horizon Europe's 2021～2027年
+    "Horizon Europeの次の枠組みプログラム（2028年以降）の予算規模はいくらですか？",  # the deck never names 2028
+    "「量子未来産業創出戦略」の予算はいくらですか？",  # nor this strategy
     "この資料に火星探査の記載はありますか？",  # about its content, not the title page
     "この資料の作成者の電話番号は？",  # about the document, but its title page has no phone number
 ]
@@ -92,6 +96,28 @@ def test_questions_the_deck_does_not_answer_abstain(real_answerer, question):
     assert answer.abstained, answer.answer
     assert answer.answer == NOT_FOUND
     assert answer.citations  # still offers the closest passages as related reading
+
+
+@pytest.mark.parametrize(
+    "question, missing",
+    [
+        ("Horizon Europeの次の枠組み（2028年以降）の予算は？", "2028年"),
+        ("「量子未来産業創出戦略」の予算は？", "量子未来産業創出戦略"),
+        ("「グローバル循環プロトコル」はいつ公表されましたか？", ""),  # the passages hold it
+        ("2021年の予算は？", ""),
+        ("1930年代の人口は？", ""),  # a decade, not a year
+        ("「厚みの減少率が何%以上」と定められていますか？", ""),  # quotes a question, not a name
+    ],
+)
+def test_unseen_names_a_quoted_name_or_year_no_passage_holds(question, missing):
+    texts = [squash("Horizon Europe：2021～2027年で955億ユーロ規模"), squash("「グローバル循環プロトコル」の開発")]
+    assert unseen(question, texts) == missing
+
+
+@pytest.mark.slow
+def test_an_abstention_for_a_name_the_documents_lack_says_so(real_answerer):
+    answer = real_answerer.ask("「量子未来産業創出戦略」の予算はいくらですか？")
+    assert answer.abstained and "「量子未来産業創出戦略」" in answer.notice and answer.confidence >= 0.8
 
 
 @pytest.mark.slow
