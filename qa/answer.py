@@ -45,13 +45,22 @@ def key_terms(question: str, form: str = "surface") -> list[str]:
 _YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
 _LATIN = re.compile(r"[a-z][a-z0-9\-]*[a-z0-9]|[a-z]?[0-9]+[a-z]+[0-9]*|[a-z][0-9]+")  # "satreps", "g7", "5g"
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b|\b[A-Z][0-9]+\b")  # in English questions: "OSTP", "G7"
+_QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
+_ASKING = re.compile(r"何|どの|どこ|いつ|誰|どう")  # 「厚みの減少率が何%以上」 quotes a question, not a name
+_A_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")  # not 1930年代
+
+
+def quoted(question: str) -> list[str]:
+    """The names a question quotes: 「量子未来産業創出戦略」, 『白書』."""
+    return [m.group(1) for m in _QUOTED.finditer(question) if not _ASKING.search(m.group(1))]
 
 
 def subjects(question: str) -> set[str]:
     """What the question is about, by name: proper nouns, Latin names and acronyms,
-    and years ("SATREPS", "韓国", "2026"), squashed. An answer about something else by
+    quoted names and years ("SATREPS", "韓国", "2026"), squashed. An answer about something else by
     name is not an answer to it (the budget of France for the budget of SATREPS)."""
     out = set(_YEAR.findall(normalize(question)))
+    out |= {squash(name) for name in quoted(question)}
     if is_english(question):
         return out | {squash(m) for m in _ACRONYM.findall(question)}
     out |= set(_LATIN.findall(normalize(question)))
@@ -65,16 +74,11 @@ def subjects(question: str) -> set[str]:
     return out
 
 
-_QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
-_ASKING = re.compile(r"何|どの|どこ|いつ|誰|どう")  # 「厚みの減少率が何%以上」 quotes a question, not a name
-_A_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")  # not 1930年代
-
-
 def unseen(question: str, texts: list[str]) -> str:
     """A name the question quotes (「グローバル循環プロトコル」) or a year it names (2028年)
     that none of `texts` (squashed passages) holds, or "": the passages found cannot be
     about it (on JaQuAD, 0.2% of quoted names and 0.5% of years are not in the article)."""
-    names = [(m.group(1), squash(m.group(1))) for m in _QUOTED.finditer(question) if not _ASKING.search(m.group(1))]
+    names = [(name, squash(name)) for name in quoted(question)]
     names += [(f"{y}年", y) for y in _A_YEAR.findall(normalize(question))]
     return next((shown for shown, key in names if not any(key in t for t in texts)), "")
 
@@ -513,6 +517,7 @@ class Answerer:
     def _candidates(self, query: str, keys: set[str], hits: list[Hit], titles: set[str] = frozenset()) -> list[Candidate]:
         kind = question_kind(query)
         wants_source = bool(_SOURCE_ASKED.search(query))
+        names = [squash(n) for n in quoted(query)]
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         texts = [squash(c.embed_text) for c in chunks]
@@ -530,8 +535,8 @@ class Answerer:
                 fitting = fits(kind, piece.text)
                 if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS):
                     continue  # headings answer only when they hold the number or date asked for
-                if piece.kind == "source" and not wants_source:
-                    continue
+                if piece.kind == "source" and not (wants_source or any(n in squash(piece.text) for n in names)):
+                    continue  # a source line answers when asked for, or about a name it quotes
                 if _PAGE_LABEL.match(piece.text):
                     continue  # 「資料 1」 labels the page; it answers nothing
                 cosine = float(hit.pieces[p_pos])
@@ -551,7 +556,7 @@ class Answerer:
                     + cfg.w_rank / (1 + h_pos)
                     - cfg.w_subject * (1.0 - on_subject)
                     + cfg.w_title * (hit.chunk_id in titles)
-                    + cfg.w_kind * (piece.kind == "source")  # only a candidate when the source is asked for
+                    + cfg.w_kind * (piece.kind == "source" and wants_source)
                 )
                 out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,
                                      (chunk.doc_id, chunk.slide), on_subject))

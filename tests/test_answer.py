@@ -39,6 +39,8 @@ ANSWERABLE = [
     ("イギリスの政府首席科学顧問の所属機関はどこですか？", "首相府", 23),  # the deck writes 英国
     ("インドの大学院生を何人受け入れますか？", "270人", 17),  # the bullet that counts people, not the one before it
     ("2019-2021年の米国の国際共著相手国ランキングは、どの資料に基づいていますか？", "科学研究のベンチマーキング2023", 7),  # its source line
+    # a source line dates the document it quotes
+    ("外務省の科学技術外交推進会議が「科学技術力の基盤強化」に係る提言を提出したのはいつですか？", "2022年6月", 22),
 ]
 
 ENGLISH = [
@@ -136,6 +138,8 @@ def test_both_horizon_europe_budgets_are_shown(real_answerer):
         ("2026年のG7会合はどこで開かれますか？", {"2026", "g7"}),
         ("東南アジア諸国の電子機器くずは？", {"東南アジア"}),  # not アジア: the nouns before narrow it
         ("予算はいくらですか？", set()),
+        ("「科学技術力の基盤強化」に係る提言はいつ？", {"科学技術力の基盤強化"}),  # a quoted name
+        ("「何%以上」と定められていますか？", set()),  # a quoted question is no name
         ("Where did the OSTP director speak in 2025?", {"ostp", "2025"}),  # English: acronyms and years only
     ],
 )
