@@ -50,6 +50,12 @@ _ASKING = re.compile(r"何|どの|どこ|いつ|誰|どう")  # 「厚みの減�
 _A_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")  # not 1930年代
 
 
+# Countries in English questions, as the deck writes them ("South Korea's" -> 韓国).
+_ENGLISH_PLACES = {"korea": "韓国", "china": "中国", "japan": "日本", "germany": "ドイツ", "france": "フランス",
+                   "UK": "英国", "britain": "英国", "united kingdom": "英国", "US": "米国", "USA": "米国",
+                   "united states": "米国", "america": "米国", "india": "インド", "italy": "イタリア", "brazil": "ブラジル"}
+
+
 def quoted(question: str) -> list[str]:
     """The names a question quotes: 「量子未来産業創出戦略」, 『白書』."""
     return [m.group(1) for m in _QUOTED.finditer(question) if not _ASKING.search(m.group(1))]
@@ -62,7 +68,9 @@ def subjects(question: str) -> set[str]:
     out = set(_YEAR.findall(normalize(question)))
     out |= {squash(name) for name in quoted(question)}
     if is_english(question):
-        return out | {squash(m) for m in _ACRONYM.findall(question)}
+        places = {ja for en, ja in _ENGLISH_PLACES.items()
+                  if re.search(rf"\b{en}\b", question, 0 if en.isupper() else re.I)}  # "US", not "us"
+        return out | places | {squash(m) for m in _ACRONYM.findall(question) if m not in _ENGLISH_PLACES}
     out |= set(_LATIN.findall(normalize(question)))
     tokens = tokenize(question)
     for i, tok in enumerate(tokens):

@@ -140,7 +140,9 @@ def test_both_horizon_europe_budgets_are_shown(real_answerer):
         ("予算はいくらですか？", set()),
         ("「科学技術力の基盤強化」に係る提言はいつ？", {"科学技術力の基盤強化"}),  # a quoted name
         ("「何%以上」と定められていますか？", set()),  # a quoted question is no name
-        ("Where did the OSTP director speak in 2025?", {"ostp", "2025"}),  # English: acronyms and years only
+        ("Where did the OSTP director speak in 2025?", {"ostp", "2025"}),  # English: acronyms, years and countries
+        ("Which fields does South Korea's strategy name? What does it tell us?", {"韓国"}),  # as the deck writes it; not "us"
+        ("How does the US see China?", {"米国", "中国"}),
     ],
 )
 def test_subjects(question, named):
