@@ -47,6 +47,8 @@ def test_question_kind(question, kind):
         ("何か国が加盟していますか？", "38か国が加盟", "38か国", "38か国"),  # the reader's own span fits: kept
         ("誰が発案しましたか？", "尾身幸次元大臣の発案で2004年に創立", "尾身幸次", "尾身幸次"),  # not a strict value kind
         ("何件ありますか？", "件数は公表されていない", "公表", "公表"),  # nothing of the kind: kept
+        ("いつからいつまでのプログラムですか？", "2021～2027年で955億ユーロ規模", "2027年", "2021～2027年"),  # the whole period
+        ("いつ終わるプログラムですか？", "2021～2027年で955億ユーロ規模", "2027年", "2027年"),
     ],
 )
 def test_kind_span(question, text, read, short):
