@@ -42,12 +42,11 @@ def key_terms(question: str, form: str = "surface") -> list[str]:
     return out
 
 
-_YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?![0-9])")
+_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")  # not 1930年代
 _LATIN = re.compile(r"[a-z][a-z0-9\-]*[a-z0-9]|[a-z]?[0-9]+[a-z]+[0-9]*|[a-z][0-9]+")  # "satreps", "g7", "5g"
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b|\b[A-Z][0-9]+\b")  # in English questions: "OSTP", "G7"
 _QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
 _ASKING = re.compile(r"何|どの|どこ|いつ|誰|どう")  # 「厚みの減少率が何%以上」 quotes a question, not a name
-_A_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")  # not 1930年代
 
 
 # Countries in English questions, as the deck writes them ("South Korea's" -> 韓国).
@@ -87,7 +86,7 @@ def unseen(question: str, texts: list[str]) -> str:
     that none of `texts` (squashed passages) holds, or "": the passages found cannot be
     about it (on JaQuAD, 0.2% of quoted names and 0.5% of years are not in the article)."""
     names = [(name, squash(name)) for name in quoted(question)]
-    names += [(f"{y}年", y) for y in _A_YEAR.findall(normalize(question))]
+    names += [(f"{y}年", y) for y in _YEAR.findall(normalize(question))]
     return next((shown for shown, key in names if not any(key in t for t in texts)), "")
 
 
@@ -525,7 +524,7 @@ class Answerer:
     def _candidates(self, query: str, keys: set[str], hits: list[Hit], titles: set[str] = frozenset()) -> list[Candidate]:
         kind = question_kind(query)
         wants_source = bool(_SOURCE_ASKED.search(query))
-        names = [squash(n) for n in quoted(query)]
+        quoted_names = [squash(n) for n in quoted(query)]
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         texts = [squash(c.embed_text) for c in chunks]
@@ -543,7 +542,7 @@ class Answerer:
                 fitting = fits(kind, piece.text)
                 if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS):
                     continue  # headings answer only when they hold the number or date asked for
-                if piece.kind == "source" and not (wants_source or any(n in squash(piece.text) for n in names)):
+                if piece.kind == "source" and not (wants_source or any(n in squash(piece.text) for n in quoted_names)):
                     continue  # a source line answers when asked for, or about a name it quotes
                 if _PAGE_LABEL.match(piece.text):
                     continue  # 「資料 1」 labels the page; it answers nothing
