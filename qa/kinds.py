@@ -165,6 +165,16 @@ _COUNTRY_ASKED = re.compile(r"出身国|議長国|どの国|どこの国|国は�
 _COUNTRY_LIKE = re.compile(r"(国|朝|州)$|^[A-Z]{2,6}$|^[一-龥]$|^[ァ-ヴー・]+$")
 
 
+_CITY_ASKED = re.compile(r"(どこ|どの|何という)の?(都市|市|町|街)|(都市|首都)は(どこ|何)|何市")
+_CITY_STATES = frozenset({"シンガポール", "モナコ", "バチカン", "サンマリノ"})
+
+
+def _a_country(text: str) -> bool:
+    """Whether `text` is one country's name and nothing else (「日本」), a city-state aside."""
+    tokens = tokenize(text)
+    return len(tokens) == 1 and tokens[0].pos4 == "国" and tokens[0].surface not in _CITY_STATES
+
+
 # How sure an abstention for a type clash is: on dev all 6 such answers were wrong, and
 # the rule of succession puts the chance of such an answer being right at (0+1)/(6+2).
 CLASH_CONFIDENCE = 0.875
@@ -199,6 +209,8 @@ def type_clash(question: str, short: str | None) -> str | None:
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は時期ではありません"
     if _WHEN_ASKED.search(question) and _EVENT_ASKED.search(question) and _YEAR_RANGE.search(text):
         return f"質問はできごとの時期を尋ねていますが、資料の該当しそうな箇所にあるのは期間「{short}」です"
+    if _CITY_ASKED.search(question) and _a_country(text):
+        return f"質問は都市を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名です"
     if _COUNTRY_ASKED.search(question) and not (
             _COUNTRY_LIKE.search("".join(unicodedata.normalize("NFKC", short).split())) or any(t.pos3 == "地名" for t in tokenize(text))):
         return f"質問は国を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名ではありません"

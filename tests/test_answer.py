@@ -65,6 +65,7 @@ UNANSWERABLE = [
     "EUの研究セキュリティ勧告はいつ採択されましたか？",  # the only nearby date is Horizon Europe's 2021～2027年
     "Horizon Europeの次の枠組みプログラム（2028年以降）の予算規模はいくらですか？",  # the deck never names 2028
     "「量子未来産業創出戦略」の予算はいくらですか？",  # nor this strategy
+    "ERIAの本部はどこの都市にありますか？",  # the slide says 日本 led its founding, not where it sits
     "この資料に火星探査の記載はありますか？",  # about its content, not the title page
     "この資料の作成者の電話番号は？",  # about the document, but its title page has no phone number
 ]

@@ -93,6 +93,9 @@ def test_kind_span(question, text, read, short):
         ("OECDの勧告はいつ改定されましたか？", "2021年", False),
         ("何年から何年までの戦争により成立したのですか？", "1701年から1714年", False),  # a period asked for
         ("G20の会合はいつ開催されましたか？", "2024年9月18日～19日", False),
+        ("ERIAの本部はどこの都市にありますか？", "日本", True),  # a country for a city
+        ("ERIAの本部はどこの都市にありますか？", "ジャカルタ", False),
+        ("海峡付近での最大の港湾都市はどこ?", "シンガポール", False),  # a city-state
     ],
 )
 def test_type_clash(question, short, clash):
