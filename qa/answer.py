@@ -17,7 +17,7 @@ from .config import AnswerSettings, Config
 from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, kind_span, question_kind, settle_type
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
-from .tokens import normalize, squash, terms, tokenize
+from .tokens import is_country, normalize, squash, terms, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -137,11 +137,6 @@ def beyond_title_page(question: str, page_text: str) -> bool:
                 and lemma not in _TITLE_PAGE_NOUNS and lemma not in page):
             return True
     return False
-
-
-def is_country(name: str) -> bool:
-    tokens = tokenize(name)
-    return len(tokens) == 1 and tokens[0].pos4 == "国"
 
 
 def own_country(names: set[str], title: str) -> bool:
@@ -415,8 +410,9 @@ class Answerer:
         if hits and about_document(query):
             hits, titles = self._with_title_pages(hits, qvec)
         keys = set(key_terms(query, self.config.index.bm25_form))
-        candidates = self._candidates(query, keys, hits, titles)
-        signals = self._signals(query, keys, hits, candidates, titles)
+        texts = [squash(self.store.chunk(h.chunk_id).embed_text) for h in hits]
+        candidates = self._candidates(query, keys, hits, texts, titles)
+        signals = self._signals(query, keys, hits, texts, candidates, titles)
         best_of: dict[int, float] = {}
         for cand in candidates:
             best_of.setdefault(cand.hit, cand.score)
@@ -521,13 +517,14 @@ class Answerer:
         scores = self.store.piece_scores(qvec, extra) if extra else {}
         return hits + [Hit(i, 0.0, 0.0, 0.0, scores[i]) for i in extra], titles
 
-    def _candidates(self, query: str, keys: set[str], hits: list[Hit], titles: set[str] = frozenset()) -> list[Candidate]:
+    def _candidates(self, query: str, keys: set[str], hits: list[Hit], texts: list[str],
+                    titles: set[str] = frozenset()) -> list[Candidate]:
+        """Every piece of the hits that may answer, best first; `texts` are the hits' squashed texts."""
         kind = question_kind(query)
         wants_source = bool(_SOURCE_ASKED.search(query))
         quoted_names = [squash(n) for n in quoted(query)]
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
-        texts = [squash(c.embed_text) for c in chunks]
         named, background, years = self._subjects(query, texts)
         home = {n for n in background if is_country(n)}  # the documents' own country, asked about
         asked = named | background
@@ -583,7 +580,7 @@ class Answerer:
         named = {n for n in names - years if freq[n] <= self.config.answer.subject_max_share * len(self.store)}
         return named, names - years - named, years
 
-    def _signals(self, query: str, keys: set[str], hits: list[Hit], candidates: list[Candidate],
+    def _signals(self, query: str, keys: set[str], hits: list[Hit], texts: list[str], candidates: list[Candidate],
                  titles: set[str] = frozenset()) -> Signals:
         coverage = 0.0
         form = self.config.index.bm25_form
@@ -598,7 +595,6 @@ class Answerer:
                 coverage = max(coverage, len(keys & found) / len(keys))
         kind = question_kind(query)
         top = candidates[: self.config.answer.kind_window]
-        texts = [squash(self.store.chunk(h.chunk_id).embed_text) for h in hits]
         known = {k for k, n in self.store.doc_freq(keys).items() if n}
         return Signals(
             kind_missing=kind in STRICT_KINDS and not any(c.fits for c in top),

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import replace
 
 from .results import Answer
-from .tokens import normalize, tokenize
+from .tokens import is_country, normalize, tokenize
 
 _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")  # 「2年間」, 「5か月」
 # A count or amount asked by its noun at the end of a question (「参加者数は？」, 「予算はどのくらい」),
@@ -169,12 +169,6 @@ _CITY_ASKED = re.compile(r"(どこ|どの|何という)の?(都市|市|町|街)|
 _CITY_STATES = frozenset({"シンガポール", "モナコ", "バチカン", "サンマリノ"})
 
 
-def _a_country(text: str) -> bool:
-    """Whether `text` is one country's name and nothing else (「日本」), a city-state aside."""
-    tokens = tokenize(text)
-    return len(tokens) == 1 and tokens[0].pos4 == "国" and tokens[0].surface not in _CITY_STATES
-
-
 # How sure an abstention for a type clash is: on dev all 6 such answers were wrong, and
 # the rule of succession puts the chance of such an answer being right at (0+1)/(6+2).
 CLASH_CONFIDENCE = 0.875
@@ -209,7 +203,7 @@ def type_clash(question: str, short: str | None) -> str | None:
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は時期ではありません"
     if _WHEN_ASKED.search(question) and _EVENT_ASKED.search(question) and _YEAR_RANGE.search(text):
         return f"質問はできごとの時期を尋ねていますが、資料の該当しそうな箇所にあるのは期間「{short}」です"
-    if _CITY_ASKED.search(question) and _a_country(text):
+    if _CITY_ASKED.search(question) and is_country(text) and text not in _CITY_STATES:
         return f"質問は都市を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名です"
     if _COUNTRY_ASKED.search(question) and not (
             _COUNTRY_LIKE.search("".join(unicodedata.normalize("NFKC", short).split())) or any(t.pos3 == "地名" for t in tokenize(text))):

@@ -114,6 +114,12 @@ def normalize(text: str) -> str:
     return text
 
 
+def is_country(name: str) -> bool:
+    """Whether `name` is one country's name and nothing else (「日本」, 「フランス」), by unidic."""
+    tokens = tokenize(name)
+    return len(tokens) == 1 and tokens[0].pos4 == "国"
+
+
 def squash(text: str) -> str:
     """Normalised text with all white space removed, for substring matching."""
     return "".join(normalize(text).split())
