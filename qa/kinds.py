@@ -18,6 +18,8 @@ _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)") 
 _ASKED_LAST = r"(?:は|って)(?![^、。]*(?:どこ|誰|どれ|どの|どちら|どっち))[^、。]{0,12}$"
 _COUNT_NOUN = r"[一-龥ァ-ヴー]数" + _ASKED_LAST
 _AMOUNT_NOUN = r"(?:総額|予算|費用|経費|研究費|投資額|価格|値段)(?!\S*何(?!円))" + _ASKED_LAST
+_SHARE_NOUN = r"(?:割合|比率|シェア)" + _ASKED_LAST  # 「国際共著論文の割合は？」, not 「割合が最も高い国は」
+_CODE_NOUN = r"番号" + _ASKED_LAST  # 「相談窓口の電話番号は？」
 
 # Expected answer kinds: question cue -> pattern that a fitting piece contains.
 # Order matters: the first cue that matches decides.
@@ -31,7 +33,7 @@ _KINDS = {
         re.compile(r"\d\s*(%|割)"),
     ),
     "count": (
-        re.compile(r"何\s*(名|人|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍)|いくつ|幾つ|人数|規模|どれ(くらい|ほど)|どの(くらい|程度)|how many|number of"
+        re.compile(rf"何\s*(名|人|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍)|いくつ|幾つ|人数|規模{_ASKED_LAST}|どれ(くらい|ほど)|どの(くらい|程度)|how many|number of"
                    rf"|{_COUNT_NOUN}", re.I),
         re.compile(r"\d|[一二三四五六七八九十百千万]+(つ|か国|カ国|名|人)"),
     ),
@@ -129,7 +131,7 @@ _COUNTERS = {"か国": "国", "カ国": "国", "ヶ国": "国", "人": "人", "�
 _COUNTER = "|".join(sorted(_COUNTERS, key=len, reverse=True))
 _COUNT_ASKED = re.compile(rf"何\s*({_COUNTER})(?![かも])")  # not 「何回か」 (several times)
 _COUNTED_NOUN = re.compile(rf"({_COUNTER}|者|員)数" + _ASKED_LAST)  # 「拠点数は」, 「参加者数は」
-_NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]|{_COUNT_NOUN}|{_AMOUNT_NOUN}")
+_NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]|{_COUNT_NOUN}|{_AMOUNT_NOUN}|{_SHARE_NOUN}|{_CODE_NOUN}")
 _NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
 _COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
 _ORDINAL = re.compile(rf"第\s*(?:{_NUMERAL})+")

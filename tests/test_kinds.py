@@ -12,6 +12,8 @@ from qa.results import Answer, Quote
         ("何名を派遣していますか", "count"),
         ("予算規模は？", "amount"),
         ("割合はどれくらい？", "percent"),
+        ("地球規模生物多様性情報機構に日本はいつ加盟しましたか？", "date"),  # 地球規模 asks no size
+        ("Horizon Europeの規模は？", "count"),
         ("どこですか", "other"),
         ("いつ開催されましたか", "date"),
         ("When was ERIA founded?", "date"),
@@ -96,6 +98,10 @@ def test_kind_span(question, text, read, short):
         ("ERIAの本部はどこの都市にありますか？", "日本", True),  # a country for a city
         ("ERIAの本部はどこの都市にありますか？", "ジャカルタ", False),
         ("海峡付近での最大の港湾都市はどこ?", "シンガポール", False),  # a city-state
+        ("日本の国際共著論文の割合は？", "数字(%)", True),  # a share asked by its noun needs a number
+        ("日本の国際共著論文の割合は？", "5.7%", False),
+        ("割合が最も高い国はどこですか？", "中国", False),  # asks which country
+        ("相談窓口の電話番号は？", "Research Security Center", True),
     ],
 )
 def test_type_clash(question, short, clash):
