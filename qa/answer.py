@@ -60,12 +60,34 @@ def quoted(question: str) -> list[str]:
     return [m.group(1) for m in _QUOTED.finditer(question) if not _ASKING.search(m.group(1))]
 
 
+# How the names of bodies end: 「理化学研究所量子コンピュータ研究センター」, 「日本学術振興会」.
+_BODY_ENDS = frozenset("研究所 センター 機構 大学 大学院 協会 財団 委員会 学会 研究院 省 庁 本部 事務局 振興会 基金 評議会 理事会".split())
+
+
+def bodies(question: str) -> list[str]:
+    """The names of bodies a question gives in full: runs of three or more nouns (two
+    with a proper noun) ending the way such names end. They are tagged as common nouns,
+    so `subjects` would miss them."""
+    out, run = [], []
+    for tok in tokenize(question) + [None]:
+        noun = tok is not None and ((tok.pos == "名詞" and tok.pos2 != "数詞") or (tok.pos == "接尾辞" and tok.pos2 == "名詞的"))
+        if noun and run and run[-1].end == tok.start:
+            run.append(tok)
+            continue
+        proper = any(t.pos2 == "固有名詞" for t in run)
+        if (len(run) >= 3 or (len(run) == 2 and proper)) and (
+                run[-1].surface in _BODY_ENDS or run[-2].surface + run[-1].surface in _BODY_ENDS):
+            out.append(question[run[0].start: run[-1].end])
+        run = [tok] if noun else []
+    return out
+
+
 def subjects(question: str) -> set[str]:
     """What the question is about, by name: proper nouns, Latin names and acronyms,
     quoted names and years ("SATREPS", "韓国", "2026"), squashed. An answer about something else by
     name is not an answer to it (the budget of France for the budget of SATREPS)."""
     out = set(_YEAR.findall(normalize(question)))
-    out |= {squash(name) for name in quoted(question)}
+    out |= {squash(name) for name in quoted(question) + bodies(question)}
     if is_english(question):
         places = {ja for en, ja in _ENGLISH_PLACES.items()
                   if re.search(rf"\b{en}\b", question, 0 if en.isupper() else re.I)}  # "US", not "us"
@@ -273,10 +295,11 @@ _RANKED = re.compile(r"【\s*([0-9０-９]+\s*位)\s*】\s*([^\s【0-9０-９.,%
 def ranking_span(question: str, text: str) -> tuple[int, int] | None:
     """In a ranking row, for the entry the question names: its rank when the question
     asks one (「日本は何位？」 -> 「9位」 of 「【9位】日本 4.8%」, 「12位」 of 「日本 12位」), its
-    share when it asks that (「韓国の割合は？」 -> 「8.9%」); else None."""
+    share when it asks that (「韓国の割合は？」 -> 「8.9%」); the name of the entry at a
+    position it asks for (「トップはどこ」, 「2位は？」 -> 「ドイツ」); else None."""
     wants_rank, wants_share = bool(_RANK_ASKED.search(question)), bool(_SHARE_ASKED.search(question))
     if not (wants_rank or wants_share):
-        return None
+        return _at_position(question, text)
     asked = squash(question)
     for m in _RANKED.finditer(text):
         rank, name, share = (1, 2, 3) if m.group(1) else (5, 4, 0)
@@ -285,6 +308,22 @@ def ranking_span(question: str, text: str) -> tuple[int, int] | None:
         if wants_rank:
             return m.span(rank)
         return m.span(share) if share and m.group(share) else (m.start(), m.end())
+    return None
+
+
+_POSITION = re.compile(r"(トップ|首位|一番(?=多|高|大|上)|最も(?=多|高|大|上)|最多|最大)|([0-9０-９]+)\s*位")
+
+
+def _at_position(question: str, text: str) -> tuple[int, int] | None:
+    """The span of the name ranked where the question asks (「トップ」 is 1位), or None."""
+    m = _POSITION.search(normalize(question))
+    if not m:
+        return None
+    place = "1" if m.group(1) else m.group(2)
+    for entry in _RANKED.finditer(text):
+        rank, name = (1, 2) if entry.group(1) else (5, 4)
+        if normalize(entry.group(rank)).rstrip("位").strip() == place:
+            return entry.span(name)
     return None
 
 
@@ -569,13 +608,15 @@ class Answerer:
 
     def _subjects(self, query: str, texts: list[str]) -> tuple[set[str], set[str], set[str]]:
         """The question's named subjects, its background names and its years. Subjects
-        the corpus never names are left to Signals.unknown. Names found all over it
+        the corpus never names are left to Signals.unknown, except bodies named in full
+        (「科学技術振興機構の理事長」), whose every word the corpus may hold. Names found all over it
         (日本 in a Japanese policy deck) are background, which counts only in a table
         that has a row for them: there they tell the rows apart (【国・地域】日本 vs 英国)."""
         names = subjects(query)
         counts = self.store.doc_freq({f for n in names for f in forms(n)})
         freq = {n: max(counts[f] for f in forms(n)) for n in names}
-        names = {n for n in names if freq[n] or any(f in t for f in forms(n) for t in texts)}
+        full = {squash(b) for b in bodies(query)}  # a body named in full is a subject, found or not
+        names = {n for n in names if freq[n] or n in full or any(f in t for f in forms(n) for t in texts)}
         years = {n for n in names if n.isdigit()}
         named = {n for n in names - years if freq[n] <= self.config.answer.subject_max_share * len(self.store)}
         return named, names - years - named, years

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, choose,
+from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
                        disagree, field_span, is_english, key_terms, own_country, ranking_span, row_label, subjects,
                        unseen)
 from qa.errors import InputError
@@ -144,10 +144,26 @@ def test_both_horizon_europe_budgets_are_shown(real_answerer):
         ("Where did the OSTP director speak in 2025?", {"ostp", "2025"}),  # English: acronyms, years and countries
         ("Which fields does South Korea's strategy name? What does it tell us?", {"韓国"}),  # as the deck writes it; not "us"
         ("How does the US see China?", {"米国", "中国"}),
+        ("理化学研究所量子コンピュータ研究センターの所長は？", {"理化学研究所量子コンピュータ研究センター"}),  # common nouns
     ],
 )
 def test_subjects(question, named):
     assert subjects(question) == named
+
+
+@pytest.mark.parametrize(
+    "question, names",
+    [
+        ("理化学研究所量子コンピュータ研究センターの所長は誰ですか？", ["理化学研究所量子コンピュータ研究センター"]),
+        ("科学技術振興機構の理事長は？", ["科学技術振興機構"]),
+        ("日本学術振興会の予算は？", ["日本学術振興会"]),  # two nouns, one of them proper
+        ("研究センターはいくつありますか？", []),  # too short to name one body
+        ("国際的な研究機関の数は？", []),  # 機関 ends descriptions, not names
+        ("量子技術の予算は？", []),
+    ],
+)
+def test_bodies(question, names):
+    assert bodies(question) == names
 
 
 @pytest.mark.parametrize(
@@ -221,7 +237,10 @@ def test_field_span(question, text, short):
         ("計算機・数学で日本は何位？", "計算機・ 数学：【1位】中国 38.6% 【10位】スペイン 3.1% 日本 12位", "12位"),  # outside the top 10
         ("アメリカの順位は？", "臨床医学：【1位】英国 18.6% 【2位】米国 16.7%", "2位"),  # by another name
         ("日本は何位ですか？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", None),  # not in the row
-        ("化学分野の2位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", None),  # asks who, not which rank
+        ("化学分野の2位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", "ドイツ"),  # who is at that rank
+        ("物理学で米国の共著相手のトップはどこですか？", "物理学：【1位】中国 27.1% 【2位】ドイツ 24.2%", "中国"),
+        ("臨床医学で一番多い共著相手国は？", "臨床医学：【1位】英国 18.6% 【2位】カナダ 16.7%", "英国"),
+        ("化学分野の11位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", None),  # not in the row
         ("材料科学で韓国の割合は？", "材料科学：【1位】中国 49.8% 【2位】韓国 8.9%", "8.9%"),  # its share
         ("計算機・数学で日本の割合は？", "計算機・ 数学：【1位】中国 38.6% 【10位】スペイン 3.1% 日本 12位", "日本 12位"),  # no share given
         ("韓国の研究者は？", "材料科学：【1位】中国 49.8% 【2位】韓国 8.9%", None),  # neither rank nor share asked
