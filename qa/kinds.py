@@ -108,7 +108,8 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
     it holds one, else the value of that kind in `text` nearest to it (「いつ」 read as
     a meeting's name -> the date beside it)."""
     if span is not None and _PERIOD_ASKED.search(question):  # 「いつからいつまで」: the whole period
-        period = next((m.span() for m in _YEAR_RANGE.finditer(text) if m.start() < span[1] and span[0] < m.end()), None)
+        periods = [m.span() for m in _YEAR_RANGE.finditer(text)]
+        period = next((p for p in periods if p[0] < span[1] and span[0] < p[1]), None) or _nearest(periods, span)
         if period:
             return period
     pattern = _VALUES.get(question_kind(question))
@@ -140,7 +141,7 @@ _ORDINAL = re.compile(rf"第\s*(?:{_NUMERAL})+")
 _EVENT_ASKED = re.compile(r"^(?!.*(から|まで|期間)).*(署名|締結|採択|設立|創立|創設|発足|設置|発表|公表|制定|改定|合意|開始|始ま|始め"
                           r"|調印|批准|成立|施行)")
 _PERIOD_ASKED = re.compile(r"いつから\S*いつまで|何年から\S*何年まで|期間はいつ|いつの期間|what period|from when", re.I)
-_YEAR_RANGE = re.compile(r"\d{4}\s*年?\s*(?:～|~|〜|-|－|―|から)\s*\d{2,4}\s*年")
+_YEAR_RANGE = re.compile(r"\d{4}\s*年?\s*(?:～|~|〜|-|－|―|から)\s*(?:\d{2,4}\s*年|(?:19|20)\d{2}(?!\d))")  # 「仙台防災枠組2015-2030」
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
 _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
                         r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"

@@ -51,6 +51,8 @@ def test_question_kind(question, kind):
         ("何件ありますか？", "件数は公表されていない", "公表", "公表"),  # nothing of the kind: kept
         ("いつからいつまでのプログラムですか？", "2021～2027年で955億ユーロ規模", "2027年", "2021～2027年"),  # the whole period
         ("いつ終わるプログラムですか？", "2021～2027年で955億ユーロ規模", "2027年", "2027年"),
+        ("仙台防災枠組は何年から何年までですか？", "「仙台防災枠組2015-2030」を策定、2015年第3回国連防災世界会議で採択",
+         "2015年", "2015-2030"),  # the period nearby, though the reader read another year
     ],
 )
 def test_kind_span(question, text, read, short):
@@ -95,6 +97,7 @@ def test_kind_span(question, text, read, short):
         ("OECDの勧告はいつ改定されましたか？", "2021年", False),
         ("何年から何年までの戦争により成立したのですか？", "1701年から1714年", False),  # a period asked for
         ("G20の会合はいつ開催されましたか？", "2024年9月18日～19日", False),
+        ("仙台防災枠組はいつ採択されましたか？", "2015-2030", True),  # a period without 年 is one too
         ("ERIAの本部はどこの都市にありますか？", "日本", True),  # a country for a city
         ("ERIAの本部はどこの都市にありますか？", "ジャカルタ", False),
         ("海峡付近での最大の港湾都市はどこ?", "シンガポール", False),  # a city-state
