@@ -349,6 +349,23 @@ def row_label(text: str) -> str:
     return first.group(2) if first and len(first.group(2)) <= 30 else ""
 
 
+_PAIRS = {"(": ")", "（": "）", "[": "]", "【": "】"}
+
+
+def trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """`span` without brackets that open or close outside it, nor a pair of round
+    brackets around the whole of it: 「2023」 of 「(2023)」 or of 「(2023」."""
+    a, b = span
+    while b - a > 2 and text[a] in _PAIRS and text[b - 1] == _PAIRS[text[a]] and text[a] in "(（":
+        a, b = a + 1, b - 1
+    while a < b and (text[a].isspace() or (text[a] in _PAIRS and _PAIRS[text[a]] not in text[a + 1: b])):
+        a += 1
+    opening = {close: open_ for open_, close in _PAIRS.items()}
+    while b > a and (text[b - 1].isspace() or (text[b - 1] in opening and opening[text[b - 1]] not in text[a: b - 1])):
+        b -= 1
+    return (a, b) if a < b else span
+
+
 def _short(quotes: tuple[Quote, ...]) -> str | None:
     """The first quote's short answer, if it has one."""
     span = quotes[0].span if quotes else None
@@ -542,6 +559,8 @@ class Answerer:
             span = ranking_span(query, piece.text) or field_span(query, piece.text) or kind_span(query, piece.text, span)
             if span and not any(ch.isalnum() for ch in piece.text[span[0]: span[1]]):
                 span = None  # 「「」 alone answers nothing
+            elif span:
+                span = trim(piece.text, span)
             quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)
 

@@ -5,7 +5,7 @@ import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
                        disagree, field_span, is_english, key_terms, own_country, ranking_span, row_label, subjects,
-                       unseen)
+                       trim, unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -257,6 +257,21 @@ def test_field_span(question, text, short):
 def test_ranking_span(question, text, short):
     span = ranking_span(question, text)
     assert (text[span[0]: span[1]] if span else None) == short
+
+
+@pytest.mark.parametrize(
+    "short, trimmed",
+    [
+        ("(2023)", "2023"),  # round brackets around the whole answer
+        (" (2023年8月", "2023年8月"),  # one that closes after it
+        ("PPST）", "PPST"),  # one that opened before it
+        ("【1位】中国", "【1位】中国"),  # a pair inside it stays
+        ("「CRAFT」", "「CRAFT」"),  # a name's own quotation marks stay
+    ],
+)
+def test_trim(short, trimmed):
+    a, b = trim(short, (0, len(short)))
+    assert short[a:b] == trimmed
 
 
 def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipeline, monkeypatch):
