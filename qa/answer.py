@@ -330,14 +330,44 @@ def _at_position(question: str, text: str) -> tuple[int, int] | None:
 def field_span(question: str, text: str) -> tuple[int, int] | None:
     """In a 【field】value row, the span of the value of the field the question names
     (「プロジェクト数は？」 -> 「45プロジェクト」; 「いつ設置」 names 【設置年】), else None."""
-    asked, best = squash(question), None
+    asked, best = _loose(question), None
     for m in _FIELD.finditer(text):
-        name = squash(m.group(1))
+        name = _loose(m.group(1))
         stem = _GENERIC_END.sub("", name)
         if m.group(2) and (name in asked or (len(stem) >= 2 and stem in asked)):
             if best is None or len(name) > best[0]:
                 best = (len(name), m.span(2))
     return best[1] if best else None
+
+
+def _loose(text: str) -> str:
+    """Squashed, without の: 「日本からの参加」 is named by 「日本から参加した」."""
+    return squash(text).replace("の", "")
+
+
+_LABEL = re.compile(r"([^\s：:【】。、()（）]{2,20})\s*：\s*")  # 「優先技術領域： 」
+
+
+def _is_list(value: str) -> bool:
+    """Three or more short items between 、 (「A I、量子科学、半導体」), not sentences or fields."""
+    items = value.split("、")
+    return "【" not in value and len(items) >= 3 and all(0 < len(i.strip()) <= 15 for i in items)
+
+
+def list_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """When the short answer is part of a list that a label the question names heads
+    (「4原則は何」 in 「国際的なアプローチ4原則： ①オープン、②責任のある、…」), the whole list;
+    else `span`."""
+    if span is None:
+        return None
+    labels = list(_LABEL.finditer(text))
+    for i, m in enumerate(labels):
+        end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
+        value = text[m.end(): end].rstrip()
+        inside = m.end() <= span[0] and span[1] <= m.end() + len(value)
+        if inside and _is_list(value) and _loose(m.group(1)) in _loose(question):
+            return m.end(), m.end() + len(value)
+    return span
 
 
 def row_label(text: str) -> str:
@@ -556,7 +586,8 @@ class Answerer:
             piece = chunk.pieces[cand.piece]
             row = row_label(piece.text) if piece.kind == "row" else ""
             label = f"{chunk.title} / {row}" if row else chunk.title
-            span = ranking_span(query, piece.text) or field_span(query, piece.text) or kind_span(query, piece.text, span)
+            span = (ranking_span(query, piece.text) or field_span(query, piece.text)
+                    or list_span(query, piece.text, kind_span(query, piece.text, span)))
             if span and not any(ch.isalnum() for ch in piece.text[span[0]: span[1]]):
                 span = None  # 「「」 alone answers nothing
             elif span:

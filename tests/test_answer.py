@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
-                       disagree, field_span, is_english, key_terms, own_country, ranking_span, row_label, subjects,
-                       trim, unseen)
+                       disagree, field_span, is_english, key_terms, list_span, own_country, ranking_span, row_label,
+                       subjects, trim, unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -231,11 +231,32 @@ def test_row_label(text, label):
         ("日本の顧問はいつ設置されましたか", "【国・地域】日本 【設置年】2015 2022 【所属機関】外務省", "2015 2022"),
         ("化学分野の2位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", "ドイツ 9.7%"),
         ("予算はいくら？", "【地域名】アフリカ 【実施国数】21か国", None),  # no field named
+        ("日本から参加したのは誰？", "【開催時期、場所】2023/3/24 【日本からの参加】橋本内閣官房科学技術顧問",
+         "橋本内閣官房科学技術顧問"),  # named without の
     ],
 )
 def test_field_span(question, text, short):
     span = field_span(question, text)
     assert (text[span[0]: span[1]] if span else None) == short
+
+
+PRINCIPLES = "政策のビジョン 国際的なアプローチ4原則： ①オープン、②責任のある、③安全、④レジリエント"
+
+
+@pytest.mark.parametrize(
+    "question, text, read, short",
+    [
+        ("英国の国際的なアプローチの4原則は何ですか？", PRINCIPLES, "オープン", "①オープン、②責任のある、③安全、④レジリエント"),
+        ("英国のアプローチで最初に挙がる原則は？", PRINCIPLES, "オープン", "オープン"),  # the label is not named
+        ("優先技術領域は？", "優先技術領域： A I、量子科学、半導体 優先施策： 専門技術センター", "A I、量子科学",
+         "A I、量子科学、半導体"),  # up to the next label
+        ("開催日程は？", "開催日程：2024年7月9日～11日 開催場所：イタリア・ボローニャ", "2024年7月", "2024年7月"),  # no list
+    ],
+)
+def test_list_span(question, text, read, short):
+    a = text.index(read)
+    span = list_span(question, text, (a, a + len(read)))
+    assert text[span[0]: span[1]] == short
 
 
 @pytest.mark.parametrize(
