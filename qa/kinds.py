@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import replace
 
 from .results import Answer
-from .tokens import is_country, normalize, tokenize
+from .tokens import is_country, normalize, squash, terms, tokenize
 
 _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")  # 「2年間」, 「5か月」
 # A count or amount asked by its noun at the end of a question (「参加者数は？」, 「予算はどのくらい」),
@@ -113,9 +113,33 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
         if period:
             return period
     pattern = _VALUES.get(question_kind(question))
-    if span is None or pattern is None or pattern.search(text[span[0]: span[1]]):
+    if span is None or pattern is None:
         return span
+    if pattern.search(text[span[0]: span[1]]):
+        return _best_named(question, text, pattern, span)
     return _nearest([m.span() for m in pattern.finditer(text)], span) or span
+
+
+def _lead(text: str, start: int, after: int) -> str:
+    """What a value at `start` follows, back to the last 、。：【】 or the value before it
+    (ending at `after`): 「インド」 of 「インド33大学」."""
+    return re.split(r"[、。：:【】,，]", text[max(after, start - 20): start])[-1]
+
+
+def _best_named(question: str, text: str, pattern: re.Pattern, span: tuple[int, int]) -> tuple[int, int]:
+    """`span`, unless another value of the asked kind follows more of the question's words
+    than the one in `span` does, and more than any other value: 「カーボンニュートラル技術は
+    何分野」 reads 「カーボンニュートラル技術 (17分野)」, not the 「(12分野)」 after 「国家戦略技術」."""
+    words = {w for w in terms(question) if len(w) >= 2}
+    values = list(pattern.finditer(text))
+    ends = [0] + [m.end() for m in values]
+    named = {m.span(): sum(w in squash(_lead(text, m.start(), end)) for w in words) for m, end in zip(values, ends)}
+    mine = max((n for (a, b), n in named.items() if a < span[1] and span[0] < b), default=None)
+    if mine is None:
+        return span
+    best = max(named.values())
+    top = [v for v, n in named.items() if n == best]
+    return top[0] if best > mine and len(top) == 1 else span
 
 
 def _nearest(found: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, int] | None:
@@ -154,13 +178,20 @@ def _cardinal(counted: str | None, text: str) -> str:
     return _ORDINAL.sub("", text) if counted and _COUNTERS[counted] in ("国", "人") else text
 
 
+# 「拠点は全部でいくつ」 counts 拠点 as 「何拠点」 would
+_COUNTED_SUBJECT = re.compile(rf"(?<![一-龥ァ-ヴー])({_COUNTER})(?:は|が)[^、。]{{0,8}}(?:いくつ|幾つ)")
+
+
 def _counter_asked(question: str) -> str | None:
-    """The counter a 「何X」 or 「X数は」 question counts by (「何か国」 -> か国, 「参加者数は」 -> 人)."""
+    """The counter a 「何X」, 「X数は」 or 「Xはいくつ」 question counts by (「何か国」 -> か国,
+    「参加者数は」 -> 人, 「拠点は全部でいくつ」 -> 拠点)."""
     m = _COUNT_ASKED.search(question)
     if m:
         return m.group(1)
-    m = _COUNTED_NOUN.search(question)
-    return ("人" if m.group(1) in ("者", "員") else m.group(1)) if m else None
+    m = _COUNTED_NOUN.search(question) or _COUNTED_SUBJECT.search(question)
+    if not m:
+        return None
+    return "人" if m.group(1) in ("者", "員") else m.group(1)
 
 
 _COUNTRY_ASKED = re.compile(r"出身国|議長国|どの国|どこの国|国はどこ|(?<![中和英])国名は")
@@ -168,6 +199,9 @@ _COUNTRY_ASKED = re.compile(r"出身国|議長国|どの国|どこの国|国は�
 _COUNTRY_LIKE = re.compile(r"(国|朝|州)$|^[A-Z]{2,6}$|^[一-龥]$|^[ァ-ヴー・]+$")
 
 
+# 「最もプロジェクトが多い地域はどこ」 is not answered by 「45プロジェクト」 (「どこまで削減」 may be)
+_WHERE_WHO = re.compile(r"どこ(?!まで)|誰|だれ|どの(国|地域|機関|組織|都市|大学)")
+_NUMBER_TOO = re.compile(r"何|いくつ|幾つ|いくら|どれ(くらい|ほど)|どの(くらい|程度)")
 _CITY_ASKED = re.compile(r"(どこ|どの|何という)の?(都市|市|町|街)|(都市|首都)は(どこ|何)|何市")
 _CITY_STATES = frozenset({"シンガポール", "モナコ", "バチカン", "サンマリノ"})
 
@@ -196,7 +230,8 @@ def type_clash(question: str, short: str | None) -> str | None:
             return f"質問は数を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は数ではありません"
     if counted:
         found = {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)}
-        if found and _COUNTERS[counted] not in found:
+        any_thing = "個" in found and not _COUNT_ASKED.search(question)  # 「分野はいくつ」: 「6つ」
+        if found and _COUNTERS[counted] not in found and not any_thing:
             return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所は「{short}」と別のものを数えています"
         if not found and re.search(r"\d{4}\s*年", text):
             return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は年です"
@@ -206,6 +241,9 @@ def type_clash(question: str, short: str | None) -> str | None:
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は時期ではありません"
     if _WHEN_ASKED.search(question) and _EVENT_ASKED.search(question) and _YEAR_RANGE.search(text):
         return f"質問はできごとの時期を尋ねていますが、資料の該当しそうな箇所にあるのは期間「{short}」です"
+    if (_WHERE_WHO.search(question) and not _NUMBER_TOO.search(question)
+            and any(v.fullmatch(squash(short)) for v in (_VALUES["count"], _VALUES["amount"], _VALUES["percent"]))):
+        return f"質問は場所や名前を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は数です"
     if _CITY_ASKED.search(question) and is_country(text) and text not in _CITY_STATES:
         return f"質問は都市を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名です"
     if _COUNTRY_ASKED.search(question) and not (

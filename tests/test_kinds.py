@@ -51,6 +51,10 @@ def test_question_kind(question, kind):
         ("何件ありますか？", "件数は公表されていない", "公表", "公表"),  # nothing of the kind: kept
         ("いつからいつまでのプログラムですか？", "2021～2027年で955億ユーロ規模", "2027年", "2021～2027年"),  # the whole period
         ("いつ終わるプログラムですか？", "2021～2027年で955億ユーロ規模", "2027年", "2027年"),
+        ("カーボンニュートラル技術は何分野ですか？", "【国家戦略技術 (12分野)】カーボンニュートラル技術 (17分野)", "12分野",
+         "17分野"),  # the value that follows what the question names
+        ("インドの大学は何校参加しましたか？", "インド33大学、日本39大学の学長等が交流", "日本39大学", "33"),
+        ("SATREPSは何か国で実施していますか？", "2025年4月現在、36か国で66のプロジェクトを実施", "36か国", "36か国"),
         ("仙台防災枠組は何年から何年までですか？", "「仙台防災枠組2015-2030」を策定、2015年第3回国連防災世界会議で採択",
          "2015年", "2015-2030"),  # the period nearby, though the reader read another year
     ],
@@ -105,6 +109,11 @@ def test_kind_span(question, text, read, short):
         ("日本の国際共著論文の割合は？", "5.7%", False),
         ("割合が最も高い国はどこですか？", "中国", False),  # asks which country
         ("相談窓口の電話番号は？", "Research Security Center", True),
+        ("WPIの拠点は全部でいくつありますか？", "7～10人程度以上", True),  # 拠点はいくつ counts 拠点
+        ("分野はいくつありますか？", "6つ", False),  # つ counts anything asked いくつ
+        ("最もプロジェクトが多い地域はどこですか？", "45プロジェクト", True),  # a count for どこ
+        ("どこまで削減する意向ですか？", "約23%", False),
+        ("どこで何人が参加しましたか？", "300人", False),  # asks a number too
     ],
 )
 def test_type_clash(question, short, clash):
