@@ -308,10 +308,10 @@ def ranking_span(question: str, text: str) -> tuple[int, int] | None:
         if wants_rank:
             return m.span(rank)
         return m.span(share) if share and m.group(share) else (m.start(), m.end())
-    return None
+    return None if wants_rank else _at_position(question, text)  # 「シェアが最も高い国は」
 
 
-_POSITION = re.compile(r"(トップ|首位|一番(?=多|高|大|上)|最も(?=多|高|大|上)|最多|最大)|([0-9０-９]+)\s*位")
+_POSITION = re.compile(r"(トップ|首位|(?:一番|最も)[^、。]{0,10}?(?:多|高|大|上)|最多|最大)|([0-9０-９]+)\s*位")
 
 
 def _at_position(question: str, text: str) -> tuple[int, int] | None:
@@ -338,6 +338,44 @@ def field_span(question: str, text: str) -> tuple[int, int] | None:
             if best is None or len(name) > best[0]:
                 best = (len(name), m.span(2))
     return best[1] if best else None
+
+
+_MOST = re.compile(r"(最も|一番|いちばん)[^、。]{0,10}?(多|高|大|長)|最多|最大|最高|トップ|首位")
+_LEAST = re.compile(r"(最も|一番|いちばん)[^、。]{0,10}?(少な|低|小|短)|最少|最小|最低")
+# what is asked is the row (「どの地域」, 「地域は？」), not its figure (「何件」, 「数は」, 「割合は」)
+_WHICH = re.compile(r"どこ|どの|どれ|誰|(地域|国|分野|機関|大学|都市|組織|企業|テーマ)(は|が|って)?(何|どこ)?(ですか|でしょうか)?[?？]?$")
+_FIGURE = re.compile(r"何\s*(位|人|名|件|か国|カ国|つ|個|回|倍|%|％)|いくつ|いくら|(数|額|割合|比率|シェア)は")
+_NUMBER = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
+
+
+def extreme(question: str, chosen: list[Candidate], candidates: list[Candidate]) -> list[Candidate]:
+    """For 「最もプロジェクトが多い地域は」: the row of the best piece's table whose value
+    of the field the question names is the largest (or smallest); else `chosen`."""
+    most, least = _MOST.search(question), _LEAST.search(question)
+    if not chosen or bool(most) == bool(least):
+        return chosen
+    valued = []
+    for cand in candidates:
+        span = field_span(question, cand.text) if cand.chunk_id == chosen[0].chunk_id else None
+        number = _NUMBER.search(cand.text[span[0]: span[1]]) if span else None
+        if number:
+            valued.append((float(number.group().replace(",", "")), cand))
+    if len({v for v, _ in valued}) < 2:
+        return chosen
+    top = (max if most else min)(valued, key=lambda vc: vc[0])[1]
+    return chosen if top is chosen[0] else [top]
+
+
+def label_span(question: str, text: str) -> tuple[int, int] | None:
+    """The row's label when the question asks which row holds the most or least of
+    something (「最も多い地域はどこ」 -> 「アジア」 of 「【地域名】アジア 【実施国数】14か国 …」)."""
+    if not (_MOST.search(question) or _LEAST.search(question)) or not _WHICH.search(question) or _FIGURE.search(question):
+        return None
+    if _RANKED.search(text):
+        return None  # a ranking row: its label names the field, not the entry (ranking_span)
+    label = row_label(text)
+    start = text.find(label) if label else -1
+    return (start, start + len(label)) if start >= 0 else None
 
 
 def _loose(text: str) -> str:
@@ -507,7 +545,8 @@ class Answerer:
         if role == "answer" and candidates:
             return self._read(question, query, hits, candidates, signals)
         abstained = not candidates or abstain(signals, cfg)
-        chosen = [] if abstained else choose(candidates, cfg.max_answer_pieces, cfg.second_margin, query)
+        chosen = [] if abstained else extreme(query, choose(candidates, cfg.max_answer_pieces, cfg.second_margin, query),
+                                               candidates)
         reads = []
         if role == "span" and candidates:
             reads = self._by_sentence(query, self._spans(query, chosen or candidates[:1], signals))
@@ -586,7 +625,7 @@ class Answerer:
             piece = chunk.pieces[cand.piece]
             row = row_label(piece.text) if piece.kind == "row" else ""
             label = f"{chunk.title} / {row}" if row else chunk.title
-            span = (ranking_span(query, piece.text) or field_span(query, piece.text)
+            span = (ranking_span(query, piece.text) or label_span(query, piece.text) or field_span(query, piece.text)
                     or list_span(query, piece.text, kind_span(query, piece.text, span)))
             if span and not any(ch.isalnum() for ch in piece.text[span[0]: span[1]]):
                 span = None  # 「「」 alone answers nothing

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
-                       disagree, field_span, is_english, key_terms, list_span, own_country, ranking_span, row_label,
-                       subjects, trim, unseen)
+                       disagree, extreme, field_span, is_english, key_terms, label_span, list_span, own_country,
+                       ranking_span, row_label, subjects, trim, unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -269,6 +269,7 @@ def test_list_span(question, text, read, short):
         ("化学分野の2位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", "ドイツ"),  # who is at that rank
         ("物理学で米国の共著相手のトップはどこですか？", "物理学：【1位】中国 27.1% 【2位】ドイツ 24.2%", "中国"),
         ("臨床医学で一番多い共著相手国は？", "臨床医学：【1位】英国 18.6% 【2位】カナダ 16.7%", "英国"),
+        ("材料科学で最もシェアが高い国は？", "材料科学：【1位】中国 49.8% 【2位】韓国 8.9%", "中国"),  # share, no entry named
         ("化学分野の11位は？", "化学：【1位】中国 35.3% 【2位】ドイツ 9.7%", None),  # not in the row
         ("材料科学で韓国の割合は？", "材料科学：【1位】中国 49.8% 【2位】韓国 8.9%", "8.9%"),  # its share
         ("計算機・数学で日本の割合は？", "計算機・ 数学：【1位】中国 38.6% 【10位】スペイン 3.1% 日本 12位", "日本 12位"),  # no share given
@@ -372,6 +373,41 @@ def test_abstention_lists_related_passages(fake_answerer):
 
 def _cand(text, score, place=("d", 1)):
     return Candidate(0, "c", 0, text, score, score, 0.0, True, place)
+
+
+SATREPS_ROWS = ["【地域名】アジア 【実施国数】14か国 【プロジェクト数】106プロジェクト",
+                "【地域名】アフリカ 【実施国数】21か国 【プロジェクト数】45プロジェクト",
+                "【地域名】中南米 【実施国数】10か国 【プロジェクト数】27プロジェクト"]
+
+
+@pytest.mark.parametrize(
+    "question, row",
+    [
+        ("最もプロジェクトが多い地域はどこですか？", 0),
+        ("プロジェクト数が最も少ない地域は？", 2),
+        ("実施国数が一番多い地域は？", 1),
+        ("アフリカのプロジェクト数は？", 1),  # no superlative: the best piece stays
+        ("最も多い地域は？", 1),  # no field named: nothing to compare
+    ],
+)
+def test_extreme_picks_the_row_with_the_most_or_least(question, row):
+    rows = [_cand(text, score) for text, score in zip(SATREPS_ROWS, (0.80, 0.90, 0.85))]
+    candidates = sorted(rows, key=lambda c: -c.score)
+    assert extreme(question, candidates[:1], candidates) == [rows[row]]
+
+
+@pytest.mark.parametrize(
+    "question, short",
+    [
+        ("最もプロジェクトが多い地域はどこですか？", "アジア"),
+        ("プロジェクト数が最も多い地域は？", "アジア"),
+        ("最もプロジェクトが多い地域のプロジェクト数は？", None),  # asks the figure
+        ("アジアのプロジェクト数は？", None),  # no superlative
+    ],
+)
+def test_label_span(question, short):
+    span = label_span(question, SATREPS_ROWS[0])
+    assert (SATREPS_ROWS[0][span[0]: span[1]] if span else None) == short
 
 
 def test_a_row_the_question_does_not_name_is_no_second_quote():
