@@ -403,7 +403,8 @@ def list_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
         end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
         value = text[m.end(): end].rstrip()
         inside = m.end() <= span[0] and span[1] <= m.end() + len(value)
-        if inside and _is_list(value) and _loose(m.group(1)) in _loose(question):
+        asks_one = any(len(w) >= 2 and w in squash(value) for w in terms(question))  # 「G20の議長国は」
+        if inside and _is_list(value) and _loose(m.group(1)) in _loose(question) and not asks_one:
             return m.end(), m.end() + len(value)
     return span
 
@@ -697,18 +698,25 @@ class Answerer:
 
     def _subjects(self, query: str, texts: list[str]) -> tuple[set[str], set[str], set[str]]:
         """The question's named subjects, its background names and its years. Subjects
-        the corpus never names are left to Signals.unknown, except bodies named in full
-        (「科学技術振興機構の理事長」), whose every word the corpus may hold. Names found all over it
+        the corpus never names are left to Signals.unknown. A body named in full that the
+        corpus names somewhere (「科学技術振興機構の理事長」) is a subject even when the passages
+        found lack it: they are about another body. Names found all over it
         (日本 in a Japanese policy deck) are background, which counts only in a table
         that has a row for them: there they tell the rows apart (【国・地域】日本 vs 英国)."""
         names = subjects(query)
         counts = self.store.doc_freq({f for n in names for f in forms(n)})
         freq = {n: max(counts[f] for f in forms(n)) for n in names}
-        full = {squash(b) for b in bodies(query)}  # a body named in full is a subject, found or not
+        full = {squash(b) for b in bodies(query) if self._in_corpus(b)}  # also when the passages found lack it
         names = {n for n in names if freq[n] or n in full or any(f in t for f in forms(n) for t in texts)}
         years = {n for n in names if n.isdigit()}
         named = {n for n in names - years if freq[n] <= self.config.answer.subject_max_share * len(self.store)}
         return named, names - years - named, years
+
+    def _in_corpus(self, name: str) -> bool:
+        """Whether some chunk holds `name` as written (looked for among the chunks BM25 finds for its words)."""
+        key = squash(name)
+        found = self.store.lexical_search(terms(name, self.config.index.bm25_form), 20)
+        return any(key in squash(self.store.chunk(i).embed_text) for i in found)
 
     def _signals(self, query: str, keys: set[str], hits: list[Hit], texts: list[str], candidates: list[Candidate],
                  titles: set[str] = frozenset()) -> Signals:

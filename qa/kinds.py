@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import replace
 
 from .results import Answer
-from .tokens import is_country, normalize, squash, terms, tokenize
+from .tokens import is_country, normalize, squash, tokenize
 
 _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")  # 「2年間」, 「5か月」
 # A count or amount asked by its noun at the end of a question (「参加者数は？」, 「予算はどのくらい」),
@@ -95,7 +95,7 @@ _VALUES = {
     "percent": re.compile(_NUM + r"(%|％|割)"),
     "count": re.compile(_NUM + r"(か国|カ国|ヶ国|名|人|件|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍|拠点)"
                         # a bare number, not a date or part of one
-                        r"|(?<![0-9])約?(?!(19|20)[0-9]{2})[0-9][0-9,.]*(?![0-9,.]*\s*[年月日])"),
+                        r"|(?<![0-9A-Za-z/])約?(?!(19|20)[0-9]{2})[0-9][0-9,.]*(?![0-9,.]*\s*[年月日/])"),  # not G20, 3/24
     "date": re.compile(r"(19|20)[0-9]{2}\s*([年./]\s*[0-9]{1,2}\s*[月./]?(\s*[0-9]{1,2}\s*日?)?|年度?)"
                        r"|令和\s*[0-9]+\s*年度?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
                        r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
@@ -115,6 +115,9 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
     pattern = _VALUES.get(question_kind(question))
     if span is None or pattern is None:
         return span
+    name = next((m.span() for m in _NAMED_NUMBER.finditer(text) if m.start() <= span[0] and span[1] <= m.end()), None)
+    if name:  # the reader read 「20」 of 「G20」: the short answer is the name, a clash for a count
+        return name
     if pattern.search(text[span[0]: span[1]]):
         return _best_named(question, text, pattern, span)
     return _nearest([m.span() for m in pattern.finditer(text)], span) or span
@@ -122,18 +125,25 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
 
 def _lead(text: str, start: int, after: int) -> str:
     """What a value at `start` follows, back to the last 、。：【】 or the value before it
-    (ending at `after`): 「インド」 of 「インド33大学」."""
-    return re.split(r"[、。：:【】,，]", text[max(after, start - 20): start])[-1]
+    (ending at `after`), without the brackets, spaces and particles between: 「インド」 of
+    「インド33大学」, 「柱」 of 「柱の1つ」."""
+    lead = re.split(r"[、。：:【】,，]", text[max(after, start - 20): start])[-1]
+    return squash(lead).rstrip("(（「『 のはがでにをと")
+
+
+def _named_by(asked: str, lead: str) -> int:
+    """How many characters at the end of `lead` the (squashed) question also says."""
+    return max((n for n in range(2, len(lead) + 1) if lead[-n:] in asked), default=0)
 
 
 def _best_named(question: str, text: str, pattern: re.Pattern, span: tuple[int, int]) -> tuple[int, int]:
-    """`span`, unless another value of the asked kind follows more of the question's words
-    than the one in `span` does, and more than any other value: 「カーボンニュートラル技術は
+    """`span`, unless another value of the asked kind comes right after more of what the
+    question says than the one in `span` does, and than any other value: 「カーボンニュートラル技術は
     何分野」 reads 「カーボンニュートラル技術 (17分野)」, not the 「(12分野)」 after 「国家戦略技術」."""
-    words = {w for w in terms(question) if len(w) >= 2}
+    asked = squash(question)
     values = list(pattern.finditer(text))
     ends = [0] + [m.end() for m in values]
-    named = {m.span(): sum(w in squash(_lead(text, m.start(), end)) for w in words) for m, end in zip(values, ends)}
+    named = {m.span(): _named_by(asked, _lead(text, m.start(), end)) for m, end in zip(values, ends)}
     mine = max((n for (a, b), n in named.items() if a < span[1] and span[0] < b), default=None)
     if mine is None:
         return span
@@ -172,10 +182,17 @@ _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|
                         r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
 
 
-def _cardinal(counted: str | None, text: str) -> str:
-    """`text` without its ordinals when the question counts countries or people: 「第三国」
-    names a kind of country and counts none (an ordinal does answer 「何位」 or 「何回の」)."""
+def _cardinal(question: str, counted: str | None, text: str) -> str:
+    """`text` without the numbers that count nothing: those in names (「G20」), unless a
+    code is asked (「標本番号は」 -> 「AMNH680」), and ordinals when the question counts
+    countries or people (「第三国」 names a kind of country; an ordinal does answer 「何位」)."""
+    if not re.search(_CODE_NOUN, question):
+        text = _NAMED_NUMBER.sub("", text)
     return _ORDINAL.sub("", text) if counted and _COUNTERS[counted] in ("国", "人") else text
+
+
+# A number that is part of a name counts nothing: 「G20」, 「COP28」 (「200nm」 is a number)
+_NAMED_NUMBER = re.compile(r"[A-Za-z]+[0-9]+[A-Za-z]*")
 
 
 # 「拠点は全部でいくつ」 counts 拠点 as 「何拠点」 would
@@ -223,32 +240,33 @@ def type_clash(question: str, short: str | None) -> str | None:
     gold answers it fires for 0.05% of dev and 0.07% of train questions)."""
     if not short:
         return None
+    shown = short if len(short) <= 30 else short[:29] + "…"  # a whole list read as the answer
     text = normalize(short)
     counted = _counter_asked(question)
-    if (counted or _NUMBER_ASKED.search(question)) and not re.search(_NUMERAL, _cardinal(counted, text)):
+    if (counted or _NUMBER_ASKED.search(question)) and not re.search(_NUMERAL, _cardinal(question, counted, text)):
         if not (counted == "人" and text.endswith("人")):  # 何人 read as nationality
-            return f"質問は数を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は数ではありません"
+            return f"質問は数を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は数ではありません"
     if counted:
         found = {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)}
         any_thing = "個" in found and not _COUNT_ASKED.search(question)  # 「分野はいくつ」: 「6つ」
         if found and _COUNTERS[counted] not in found and not any_thing:
-            return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所は「{short}」と別のものを数えています"
+            return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所は「{shown}」と別のものを数えています"
         if not found and re.search(r"\d{4}\s*年", text):
-            return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は年です"
+            return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は年です"
     if _DURATION_ASKED.search(question) and re.search(r"\d{4}\s*年(?!間)", text) and not re.search(r"年間|か月|ヶ月|カ月", text):
-        return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{short}」です"
+        return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{shown}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
-        return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は時期ではありません"
+        return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は時期ではありません"
     if _WHEN_ASKED.search(question) and _EVENT_ASKED.search(question) and _YEAR_RANGE.search(text):
-        return f"質問はできごとの時期を尋ねていますが、資料の該当しそうな箇所にあるのは期間「{short}」です"
+        return f"質問はできごとの時期を尋ねていますが、資料の該当しそうな箇所にあるのは期間「{shown}」です"
     if (_WHERE_WHO.search(question) and not _NUMBER_TOO.search(question)
             and any(v.fullmatch(squash(short)) for v in (_VALUES["count"], _VALUES["amount"], _VALUES["percent"]))):
-        return f"質問は場所や名前を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は数です"
+        return f"質問は場所や名前を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は数です"
     if _CITY_ASKED.search(question) and is_country(text) and text not in _CITY_STATES:
-        return f"質問は都市を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名です"
+        return f"質問は都市を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は国名です"
     if _COUNTRY_ASKED.search(question) and not (
             _COUNTRY_LIKE.search("".join(unicodedata.normalize("NFKC", short).split())) or any(t.pos3 == "地名" for t in tokenize(text))):
-        return f"質問は国を尋ねていますが、資料の該当しそうな箇所の答え「{short}」は国名ではありません"
+        return f"質問は国を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は国名ではありません"
     return None
 
 

@@ -55,6 +55,11 @@ def test_question_kind(question, kind):
          "17分野"),  # the value that follows what the question names
         ("インドの大学は何校参加しましたか？", "インド33大学、日本39大学の学長等が交流", "日本39大学", "33"),
         ("SATREPSは何か国で実施していますか？", "2025年4月現在、36か国で66のプロジェクトを実施", "36か国", "36か国"),
+        ("事故で死亡した人は何人か。", "事故で列車の乗員乗客200名のうち、職員1名のあわせて90名が死亡した。", "90名", "90名"),  # not a label
+        ("柱の一つにはいくつのクラスタがありますか？", "柱の1つ「課題」において、健康、環境等の6つのクラスタを設置", "6つ",
+         "6つ"),  # 「柱の」 is no name
+        ("招待国はいくつですか？", "・ G20：ブラジル（議長国）、インド", "20", "G20"),  # read inside a name: the name
+        ("参加国はいくつですか？", "【開催時期、場所】2023/3/24、ワシントンDC", "ワシントンDC", "ワシントンDC"),  # 24 is a day
         ("仙台防災枠組は何年から何年までですか？", "「仙台防災枠組2015-2030」を策定、2015年第3回国連防災世界会議で採択",
          "2015年", "2015-2030"),  # the period nearby, though the reader read another year
     ],
@@ -114,6 +119,9 @@ def test_kind_span(question, text, read, short):
         ("最もプロジェクトが多い地域はどこですか？", "45プロジェクト", True),  # a count for どこ
         ("どこまで削減する意向ですか？", "約23%", False),
         ("どこで何人が参加しましたか？", "300人", False),  # asks a number too
+        ("G20会合の招待国はいくつですか？", "G20", True),  # a name's number counts nothing
+        ("アロサウルスの標本番号は何?", "AMNH680", False),  # unless a code is asked
+        ("長さはいくらですか?", "200nm", False),  # a unit is no name
     ],
 )
 def test_type_clash(question, short, clash):
@@ -199,3 +207,8 @@ def test_fits_the_kind_asked_for(kind, text, ok):
 )
 def test_counts_as_asked(question, text, ok):
     assert counts_as_asked(question, text) is ok
+
+
+def test_a_long_short_answer_is_cut_short_in_the_notice():
+    why = type_clash("招待国はいくつですか？", "ブラジル（議長国）、インド（前年議長国）、南アフリカ（来年議長国）、アフリカ連合")
+    assert "南アフリカ（来年…」" in why and "アフリカ連合" not in why
