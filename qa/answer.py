@@ -378,6 +378,49 @@ def label_span(question: str, text: str) -> tuple[int, int] | None:
     return (start, start + len(label)) if start >= 0 else None
 
 
+_EXPAND_ASKED = re.compile(r"何の略|略(称)?(は|を|って)|正式(名称|な名前|名)|フルネーム|stand for|full name", re.I)
+_PARTICLE_CUT = re.compile(r".*[はがをにでと](?=.)")  # 「内閣府は戦略的…」 -> 「戦略的…」
+
+
+def expansion_span(question: str, text: str) -> tuple[int, int] | None:
+    """For 「WPIとは何の略」: the name the acronym stands for in `text`, written before it
+    (「世界トップレベル研究拠点プログラム(WPI)」) or after it (「ASPIRE (先端国際共同研究推進事業)」)."""
+    if not _EXPAND_ASKED.search(question):
+        return None
+    for acronym in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z0-9&\-]+", question)):
+        a = re.escape(acronym)
+        m = re.search(rf"([^\s、。：:「」()（）【】]+)\s*[（(]\s*{a}\s*[）)]", text)
+        if m:
+            cut = _PARTICLE_CUT.match(m.group(1))
+            return m.start(1) + (cut.end() if cut else 0), m.end(1)
+        m = re.search(rf"(?<![A-Za-z]){a}\s*[（(]\s*([^()（）]{{2,40}}?)\s*[）)]", text)
+        if m:
+            return m.span(1)
+    return None
+
+
+# 「SATREPSって何？」, 「オープンサイエンスとは何ですか」: what is asked is the piece, not a span of it
+_DEFINE = re.compile(r"^([^、。]{1,29}[^、。ぁ-ん])(とは|って)\s*(何|なに|なん|どんな|どういう|？|\?|$)")  # not 「…によって」
+# 「AとBのどちら」, 「賛成か、反対か」: the answer is one of the question's own words
+_CHOICE = re.compile(r"どちら|どっち|中で|うち|いずれ|どれ|番目|か、|なの、|比較|最も|もっと|より")
+
+
+def defined(question: str) -> str:
+    """The term a definition question asks about (「SATREPS」 of 「SATREPSって何？」), or "":
+    a name, not a phrase (「本種の臓器とは何ですか」 asks for an organ)."""
+    m = _DEFINE.match(question.strip())
+    term = m.group(1).strip() if m and not _EXPAND_ASKED.search(question) else ""
+    return term if len(term) <= 20 and not re.search(r"[のがをにではとも]", term) else ""
+
+
+def echoes(question: str, short: str) -> bool:
+    """Whether a short answer only repeats the question (「オープンサイエンス」 for
+    「オープンサイエンスとは何ですか」); a choice question's answer is one of its words."""
+    word = r"[a-z0-9ァ-ヴー一-龥]"  # 「サターンI」 is not a word of 「サターンIBの…」
+    whole = re.search(rf"(?<!{word}){re.escape(squash(short))}(?!{word})", squash(question))
+    return len(short) >= 2 and bool(whole) and not _CHOICE.search(question)
+
+
 def _loose(text: str) -> str:
     """Squashed, without の: 「日本からの参加」 is named by 「日本から参加した」."""
     return squash(text).replace("の", "")
@@ -626,12 +669,14 @@ class Answerer:
             piece = chunk.pieces[cand.piece]
             row = row_label(piece.text) if piece.kind == "row" else ""
             label = f"{chunk.title} / {row}" if row else chunk.title
-            span = (ranking_span(query, piece.text) or label_span(query, piece.text) or field_span(query, piece.text)
-                    or list_span(query, piece.text, kind_span(query, piece.text, span)))
+            span = expansion_span(query, piece.text) or (None if defined(query) else (
+                ranking_span(query, piece.text) or label_span(query, piece.text) or field_span(query, piece.text)
+                or list_span(query, piece.text, kind_span(query, piece.text, span))))
             if span and not any(ch.isalnum() for ch in piece.text[span[0]: span[1]]):
                 span = None  # 「「」 alone answers nothing
             elif span:
                 span = trim(piece.text, span)
+                span = None if echoes(query, piece.text[span[0]: span[1]]) else span
             quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)
 
@@ -652,6 +697,7 @@ class Answerer:
         kind = question_kind(query)
         wants_source = bool(_SOURCE_ASKED.search(query))
         quoted_names = [squash(n) for n in quoted(query)]
+        term = squash(defined(query))
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         named, background, years = self._subjects(query, texts)
@@ -666,8 +712,10 @@ class Answerer:
             row_names = named | {n for n in background if any(f in text for f in forms(n))}
             for p_pos, piece in enumerate(chunk.pieces):
                 fitting = fits(kind, piece.text)
-                if piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS):
-                    continue  # headings answer only when they hold the number or date asked for
+                expands = expansion_span(query, piece.text) is not None
+                if (piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS)
+                        and not expands):
+                    continue  # headings answer only when they hold the number or date asked for, or spell out a name
                 if piece.kind == "source" and not (wants_source or any(n in squash(piece.text) for n in quoted_names)):
                     continue  # a source line answers when asked for, or about a name it quotes
                 if _PAGE_LABEL.match(piece.text):
@@ -690,6 +738,7 @@ class Answerer:
                     - cfg.w_subject * (1.0 - on_subject)
                     + cfg.w_title * (hit.chunk_id in titles)
                     + cfg.w_kind * (piece.kind == "source" and wants_source)
+                    + cfg.w_kind * (expands or bool(term and term in squash(piece.text)))  # spells out or names what is defined
                 )
                 out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,
                                      (chunk.doc_id, chunk.slide), on_subject))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
-                       disagree, extreme, field_span, is_english, key_terms, label_span, list_span, own_country,
-                       ranking_span, row_label, subjects, trim, unseen)
+                       defined, disagree, echoes, expansion_span, extreme, field_span, is_english, key_terms,
+                       label_span, list_span, own_country, ranking_span, row_label, subjects, trim, unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -375,6 +375,59 @@ def test_abstention_lists_related_passages(fake_answerer):
 
 def _cand(text, score, place=("d", 1)):
     return Candidate(0, "c", 0, text, score, score, 0.0, True, place)
+
+
+@pytest.mark.parametrize(
+    "question, text, short",
+    [
+        ("WPIとは何の略ですか？", "世界トップレベル研究拠点プログラム(WPI)", "世界トップレベル研究拠点プログラム"),
+        ("SIPの正式名称は？", "原則：内閣府は戦略的イノベーション創造プログラム（SIP）を通じて", "戦略的イノベーション創造プログラム"),
+        ("ASPIREは何の略？", "● ASPIRE (先端国際共同研究推進事業) 先端分野において", "先端国際共同研究推進事業"),  # written after it
+        ("WPIの予算は？", "世界トップレベル研究拠点プログラム(WPI)", None),  # not asked
+        ("SIPとは何の略ですか？", "世界トップレベル研究拠点プログラム(WPI)", None),  # another acronym
+    ],
+)
+def test_expansion_span(question, text, short):
+    span = expansion_span(question, text)
+    assert (text[span[0]: span[1]] if span else None) == short
+
+
+@pytest.mark.parametrize(
+    "question, term",
+    [
+        ("SATREPSって何？", "SATREPS"),
+        ("オープンサイエンスとは何ですか？", "オープンサイエンス"),
+        ("さくらサイエンスプログラムとは？", "さくらサイエンスプログラム"),
+        ("WPIとは何の略ですか？", ""),  # asks for the full name, a span
+        ("本種の臓器とは何ですか？", ""),  # a phrase: asks for an organ
+        ("海外からの働きかけによってどんな心配がありますか？", ""),  # 「よって」 is no 「って」
+    ],
+)
+def test_defined(question, term):
+    assert defined(question) == term
+
+
+@pytest.mark.parametrize(
+    "question, short, echo",
+    [
+        ("オープンサイエンスとは何ですか？", "オープンサイエンス", True),
+        ("斎藤智恵子の長男の名前は何？", "斎藤智恵子", True),
+        ("賛成でしたか、反対でしたか。", "反対", False),  # a choice: its answer is one of its words
+        ("ブロートとカフカはどちらが年上ですか？", "カフカ", False),
+        ("長男の名前は何？", "斎藤恒久", False),
+        ("サターンIBの初期モデルは何ですか？", "サターンI", False),  # part of a longer name
+    ],
+)
+def test_echoes(question, short, echo):
+    assert echoes(question, short) is echo
+
+
+@pytest.mark.slow
+def test_definition_and_acronym_questions(real_answerer):
+    acronym = real_answerer.ask("WPIとは何の略ですか？")
+    assert acronym.short_answer == "世界トップレベル研究拠点プログラム"
+    definition = real_answerer.ask("SATREPSって何？")  # the line that spells it out, not a row of its table
+    assert definition.short_answer is None and "地球規模課題対応国際科学技術協力プログラム" in definition.answer
 
 
 SATREPS_ROWS = ["【地域名】アジア 【実施国数】14か国 【プロジェクト数】106プロジェクト",
