@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import AnswerSettings, Config
-from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, kind_span, question_kind, settle_type
+from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, question_kind, settle_type
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
-from .tokens import is_country, normalize, squash, terms, tokenize
+from .spans import defined, expansion_span, extreme, row_label, short_span
+from .tokens import forms, is_country, normalize, squash, terms, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +111,6 @@ def unseen(question: str, texts: list[str]) -> str:
     names = [(name, squash(name)) for name in quoted(question)]
     names += [(f"{y}年", y) for y in _YEAR.findall(normalize(question))]
     return next((shown for shown, key in names if not any(key in t for t in texts)), "")
-
-
-# Names the deck writes one way and people another (アメリカ for 米国): any form counts.
-_ALIASES = (("米国", "アメリカ", "アメリカ合衆国", "合衆国"), ("英国", "イギリス"), ("eu", "欧州連合"),
-            ("中国", "中華人民共和国"), ("韓国", "大韓民国"), ("日本", "我が国", "わが国"),
-            ("asean", "東南アジア諸国連合"), ("oecd", "経済協力開発機構"))
-_FORMS = {name: group for group in _ALIASES for name in group}
-
-
-def forms(name: str) -> tuple[str, ...]:
-    return _FORMS.get(name, (name,))
 
 
 def share_named(names: set[str], text: str) -> float:
@@ -279,203 +269,6 @@ def heuristic_confidence(s: Signals, cfg: AnswerSettings, abstained: bool) -> fl
     if s.kind_missing and not s.english:
         p = min(p, 0.3)
     return float(1.0 - p if abstained else p)
-
-
-_FIELD = re.compile(r"【([^】]{1,20})】\s*([^【]*?)\s*(?=【|$)")
-_GENERIC_END = re.compile(r"(年|数|名称|時期)$")
-
-
-_RANK_ASKED = re.compile(r"何\s*位|何番目|順位")
-_SHARE_ASKED = re.compile(r"割合|シェア|比率|[%％]|パーセント|どれ(くらい|ぐらい|ほど)")
-# 「【9位】日本 4.8%」 (rank, name, share) or 「日本 12位」 (name, rank)
-_RANKED = re.compile(r"【\s*([0-9０-９]+\s*位)\s*】\s*([^\s【0-9０-９.,%％]+)\s*([0-9０-９.,]+\s*[%％])?"
-                     r"|([^\s【】0-9０-９.,%％]+)\s*([0-9０-９]+\s*位)")
-
-
-def ranking_span(question: str, text: str) -> tuple[int, int] | None:
-    """In a ranking row, for the entry the question names: its rank when the question
-    asks one (「日本は何位？」 -> 「9位」 of 「【9位】日本 4.8%」, 「12位」 of 「日本 12位」), its
-    share when it asks that (「韓国の割合は？」 -> 「8.9%」); the name of the entry at a
-    position it asks for (「トップはどこ」, 「2位は？」 -> 「ドイツ」); else None."""
-    wants_rank, wants_share = bool(_RANK_ASKED.search(question)), bool(_SHARE_ASKED.search(question))
-    if not (wants_rank or wants_share):
-        return _at_position(question, text)
-    asked = squash(question)
-    for m in _RANKED.finditer(text):
-        rank, name, share = (1, 2, 3) if m.group(1) else (5, 4, 0)
-        if not any(f in asked for f in forms(squash(m.group(name)))):
-            continue
-        if wants_rank:
-            return m.span(rank)
-        return m.span(share) if share and m.group(share) else (m.start(), m.end())
-    return None if wants_rank else _at_position(question, text)  # 「シェアが最も高い国は」
-
-
-_POSITION = re.compile(r"(トップ|首位|(?:一番|最も)[^、。]{0,10}?(?:多|高|大|上)|最多|最大)|([0-9０-９]+)\s*位")
-
-
-def _at_position(question: str, text: str) -> tuple[int, int] | None:
-    """The span of the name ranked where the question asks (「トップ」 is 1位), or None."""
-    m = _POSITION.search(normalize(question))
-    if not m:
-        return None
-    place = "1" if m.group(1) else m.group(2)
-    for entry in _RANKED.finditer(text):
-        rank, name = (1, 2) if entry.group(1) else (5, 4)
-        if normalize(entry.group(rank)).rstrip("位").strip() == place:
-            return entry.span(name)
-    return None
-
-
-def field_span(question: str, text: str) -> tuple[int, int] | None:
-    """In a 【field】value row, the span of the value of the field the question names
-    (「プロジェクト数は？」 -> 「45プロジェクト」; 「いつ設置」 names 【設置年】), else None."""
-    asked, best = _loose(question), None
-    for m in _FIELD.finditer(text):
-        name = _loose(m.group(1))
-        stem = _GENERIC_END.sub("", name)
-        if m.group(2) and (name in asked or (len(stem) >= 2 and stem in asked)):
-            if best is None or len(name) > best[0]:
-                best = (len(name), m.span(2))
-    return best[1] if best else None
-
-
-_MOST = re.compile(r"(最も|一番|いちばん)[^、。]{0,10}?(多|高|大|長)|最多|最大|最高|トップ|首位")
-_LEAST = re.compile(r"(最も|一番|いちばん)[^、。]{0,10}?(少な|低|小|短)|最少|最小|最低")
-# what is asked is the row (「どの地域」, 「地域は？」), not its figure (「何件」, 「数は」, 「割合は」)
-_WHICH = re.compile(r"どこ|どの|どれ|誰|(地域|国|分野|機関|大学|都市|組織|企業|テーマ)(は|が|って)?(何|どこ)?(ですか|でしょうか)?[?？]?$")
-_FIGURE = re.compile(r"何\s*(位|人|名|件|か国|カ国|つ|個|回|倍|%|％)|いくつ|いくら|(数|額|割合|比率|シェア)は")
-_NUMBER = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
-
-
-def extreme(question: str, chosen: list[Candidate], candidates: list[Candidate]) -> list[Candidate]:
-    """For 「最もプロジェクトが多い地域は」: the row of the best piece's table whose value
-    of the field the question names is the largest (or smallest); else `chosen`."""
-    most, least = _MOST.search(question), _LEAST.search(question)
-    if not chosen or bool(most) == bool(least):
-        return chosen
-    valued = []
-    for cand in candidates:
-        span = field_span(question, cand.text) if cand.chunk_id == chosen[0].chunk_id else None
-        number = _NUMBER.search(cand.text[span[0]: span[1]]) if span else None
-        if number:
-            valued.append((float(number.group().replace(",", "")), cand))
-    if len({v for v, _ in valued}) < 2:
-        return chosen
-    top = (max if most else min)(valued, key=lambda vc: vc[0])[1]
-    return chosen if top is chosen[0] else [top]
-
-
-def label_span(question: str, text: str) -> tuple[int, int] | None:
-    """The row's label when the question asks which row holds the most or least of
-    something (「最も多い地域はどこ」 -> 「アジア」 of 「【地域名】アジア 【実施国数】14か国 …」)."""
-    if not (_MOST.search(question) or _LEAST.search(question)) or not _WHICH.search(question) or _FIGURE.search(question):
-        return None
-    if _RANKED.search(text):
-        return None  # a ranking row: its label names the field, not the entry (ranking_span)
-    label = row_label(text)
-    start = text.find(label) if label else -1
-    return (start, start + len(label)) if start >= 0 else None
-
-
-_EXPAND_ASKED = re.compile(r"何の略|略(称)?(は|を|って)|正式(名称|な名前|名)|フルネーム|stand for|full name", re.I)
-_PARTICLE_CUT = re.compile(r".*[はがをにでと](?=.)")  # 「内閣府は戦略的…」 -> 「戦略的…」
-
-
-def expansion_span(question: str, text: str) -> tuple[int, int] | None:
-    """For 「WPIとは何の略」: the name the acronym stands for in `text`, written before it
-    (「世界トップレベル研究拠点プログラム(WPI)」) or after it (「ASPIRE (先端国際共同研究推進事業)」)."""
-    if not _EXPAND_ASKED.search(question):
-        return None
-    for acronym in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z0-9&\-]+", question)):
-        a = re.escape(acronym)
-        m = re.search(rf"([^\s、。：:「」()（）【】]+)\s*[（(]\s*{a}\s*[）)]", text)
-        if m:
-            cut = _PARTICLE_CUT.match(m.group(1))
-            return m.start(1) + (cut.end() if cut else 0), m.end(1)
-        m = re.search(rf"(?<![A-Za-z]){a}\s*[（(]\s*([^()（）]{{2,40}}?)\s*[）)]", text)
-        if m:
-            return m.span(1)
-    return None
-
-
-# 「SATREPSって何？」, 「オープンサイエンスとは何ですか」: what is asked is the piece, not a span of it
-_DEFINE = re.compile(r"^([^、。]{1,29}[^、。ぁ-ん])(とは|って)\s*(何|なに|なん|どんな|どういう|？|\?|$)")  # not 「…によって」
-# 「AとBのどちら」, 「賛成か、反対か」: the answer is one of the question's own words
-_CHOICE = re.compile(r"どちら|どっち|中で|うち|いずれ|どれ|番目|か、|なの、|比較|最も|もっと|より")
-
-
-def defined(question: str) -> str:
-    """The term a definition question asks about (「SATREPS」 of 「SATREPSって何？」), or "":
-    a name, not a phrase (「本種の臓器とは何ですか」 asks for an organ)."""
-    m = _DEFINE.match(question.strip())
-    term = m.group(1).strip() if m and not _EXPAND_ASKED.search(question) else ""
-    return term if len(term) <= 20 and not re.search(r"[のがをにではとも]", term) else ""
-
-
-def echoes(question: str, short: str) -> bool:
-    """Whether a short answer only repeats the question (「オープンサイエンス」 for
-    「オープンサイエンスとは何ですか」); a choice question's answer is one of its words."""
-    word = r"[a-z0-9ァ-ヴー一-龥]"  # 「サターンI」 is not a word of 「サターンIBの…」
-    whole = re.search(rf"(?<!{word}){re.escape(squash(short))}(?!{word})", squash(question))
-    return len(short) >= 2 and bool(whole) and not _CHOICE.search(question)
-
-
-def _loose(text: str) -> str:
-    """Squashed, without の: 「日本からの参加」 is named by 「日本から参加した」."""
-    return squash(text).replace("の", "")
-
-
-_LABEL = re.compile(r"([^\s：:【】。、()（）]{2,20})\s*：\s*")  # 「優先技術領域： 」
-
-
-def _is_list(value: str) -> bool:
-    """Three or more short items between 、 (「A I、量子科学、半導体」), not sentences or fields."""
-    items = value.split("、")
-    return "【" not in value and len(items) >= 3 and all(0 < len(i.strip()) <= 15 for i in items)
-
-
-def list_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
-    """When the short answer is part of a list that a label the question names heads
-    (「4原則は何」 in 「国際的なアプローチ4原則： ①オープン、②責任のある、…」), the whole list;
-    else `span`."""
-    if span is None:
-        return None
-    labels = list(_LABEL.finditer(text))
-    for i, m in enumerate(labels):
-        end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
-        value = text[m.end(): end].rstrip()
-        inside = m.end() <= span[0] and span[1] <= m.end() + len(value)
-        asks_one = any(len(w) >= 2 and w in squash(value) for w in terms(question))  # 「G20の議長国は」
-        if inside and _is_list(value) and _loose(m.group(1)) in _loose(question) and not asks_one:
-            return m.end(), m.end() + len(value)
-    return span
-
-
-def row_label(text: str) -> str:
-    """A table row's label: 「化学：【1位】中国…」 -> 「化学」, 「【国・地域】日本 【設置年】…」 -> 「日本」."""
-    head, sep, _ = text.partition("：")
-    if sep and len(head) <= 30 and not head.startswith("【"):
-        return head
-    first = _FIELD.match(text)
-    return first.group(2) if first and len(first.group(2)) <= 30 else ""
-
-
-_PAIRS = {"(": ")", "（": "）", "[": "]", "【": "】"}
-
-
-def trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
-    """`span` without brackets that open or close outside it, nor a pair of round
-    brackets around the whole of it: 「2023」 of 「(2023)」 or of 「(2023」."""
-    a, b = span
-    while b - a > 2 and text[a] in _PAIRS and text[b - 1] == _PAIRS[text[a]] and text[a] in "(（":
-        a, b = a + 1, b - 1
-    while a < b and (text[a].isspace() or (text[a] in _PAIRS and _PAIRS[text[a]] not in text[a + 1: b])):
-        a += 1
-    opening = {close: open_ for open_, close in _PAIRS.items()}
-    while b > a and (text[b - 1].isspace() or (text[b - 1] in opening and opening[text[b - 1]] not in text[a: b - 1])):
-        b -= 1
-    return (a, b) if a < b else span
 
 
 def _short(quotes: tuple[Quote, ...]) -> str | None:
@@ -669,14 +462,7 @@ class Answerer:
             piece = chunk.pieces[cand.piece]
             row = row_label(piece.text) if piece.kind == "row" else ""
             label = f"{chunk.title} / {row}" if row else chunk.title
-            span = expansion_span(query, piece.text) or (None if defined(query) else (
-                ranking_span(query, piece.text) or label_span(query, piece.text) or field_span(query, piece.text)
-                or list_span(query, piece.text, kind_span(query, piece.text, span))))
-            if span and not any(ch.isalnum() for ch in piece.text[span[0]: span[1]]):
-                span = None  # 「「」 alone answers nothing
-            elif span:
-                span = trim(piece.text, span)
-                span = None if echoes(query, piece.text[span[0]: span[1]]) else span
+            span = short_span(query, piece.text, span)
             quotes.append(Quote(piece.text, cited[cand.chunk_id], span, label))
         return tuple(citations), tuple(quotes)
 

@@ -133,3 +133,14 @@ def terms(text: str, form: str = "surface") -> list[str]:
             continue
         out.append(tok.lemma.split("-")[0] if form == "lemma" else tok.surface)
     return out
+
+
+# Names the deck writes one way and people another (アメリカ for 米国): any form counts.
+_ALIASES = (("米国", "アメリカ", "アメリカ合衆国", "合衆国"), ("英国", "イギリス"), ("eu", "欧州連合"),
+            ("中国", "中華人民共和国"), ("韓国", "大韓民国"), ("日本", "我が国", "わが国"),
+            ("asean", "東南アジア諸国連合"), ("oecd", "経済協力開発機構"))
+_FORMS = {name: group for group in _ALIASES for name in group}
+
+
+def forms(name: str) -> tuple[str, ...]:
+    return _FORMS.get(name, (name,))
