@@ -17,7 +17,7 @@ from .config import AnswerSettings, Config
 from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, question_kind, settle_type
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
-from .spans import defined, expansion_span, extreme, row_label, short_span
+from .spans import defined, echoes, expansion_span, extreme, row_label, short_span
 from .tokens import forms, is_country, normalize, squash, terms, tokenize
 
 log = logging.getLogger(__name__)
@@ -341,12 +341,16 @@ class Answerer:
         ranked by how well their best piece answers (used by the eval suite). `role`:
         what the reader decides ("span", "answer", or "off" for the rule alone); the
         configured `reader_role` when None. A short answer that is not the kind of thing
-        asked for is settled by qa.kinds.settle_type; one the reader scored too low is dropped."""
+        asked for is settled by qa.kinds.settle_type; one the reader scored too low, or
+        one that only repeats the question (qa.spans.echoes), is dropped."""
         query = prepare_query(question, self.config.retrieval.max_query_chars)
         found = self._trace(question, query, mode, docs, role)
         settled = settle_type(query, found.answer)
         if settled is found.answer:
             settled = self._without_guess(found)
+        if not settled.abstained and settled.short_answer and echoes(query, settled.short_answer):
+            first = settled.quotes[0]
+            settled = replace(settled, short_answer=None, quotes=(replace(first, span=None),) + settled.quotes[1:])
         return found if settled is found.answer else replace(found, answer=settled)
 
     def _without_guess(self, found: Trace) -> Answer:
@@ -449,8 +453,8 @@ class Answerer:
         return Trace(answer, signals, ranking, candidates, tuple(reads))
 
     def cite(self, query: str, hits: list[Hit], picks) -> tuple[tuple[Passage, ...], tuple[Quote, ...]]:
-        """Citations and quotes for picks of (candidate, short-answer span or None). The
-        value of a 【field】 the question names is the span whoever picked the piece."""
+        """Citations and quotes for picks of (candidate, the reader's short-answer span or
+        None); qa.spans.short_span settles the span in each quote."""
         citations: list[Passage] = []
         cited: dict[str, int] = {}
         quotes = []

@@ -119,7 +119,8 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
     if name:  # the reader read 「20」 of 「G20」: the short answer is the name, a clash for a count
         return name
     if pattern.search(text[span[0]: span[1]]):
-        return _best_named(question, text, pattern, span)
+        counted = asked_value(question) if _counter_asked(question) else None  # 「第何回」: only values counting 回
+        return _best_named(question, text, counted if counted and counted.search(text) else pattern, span)
     return _nearest([m.span() for m in pattern.finditer(text)], span) or span
 
 
@@ -182,6 +183,10 @@ _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|
                         r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
 
 
+# A number that is part of a name counts nothing: 「G20」, 「COP28」 (「200nm」 is a number)
+_NAMED_NUMBER = re.compile(r"[A-Za-z]+[0-9]+[A-Za-z]*")
+
+
 def _cardinal(question: str, counted: str | None, text: str) -> str:
     """`text` without the numbers that count nothing: those in names (「G20」), unless a
     code is asked (「標本番号は」 -> 「AMNH680」), and ordinals when the question counts
@@ -189,10 +194,6 @@ def _cardinal(question: str, counted: str | None, text: str) -> str:
     if not re.search(_CODE_NOUN, question):
         text = _NAMED_NUMBER.sub("", text)
     return _ORDINAL.sub("", text) if counted and _COUNTERS[counted] in ("国", "人") else text
-
-
-# A number that is part of a name counts nothing: 「G20」, 「COP28」 (「200nm」 is a number)
-_NAMED_NUMBER = re.compile(r"[A-Za-z]+[0-9]+[A-Za-z]*")
 
 
 # 「拠点は全部でいくつ」 counts 拠点 as 「何拠点」 would

@@ -2,7 +2,8 @@
 gives for what is asked, the value of a 【field】 the question names, the whole of a
 list it asks for, the row's label for 「最も多いのは」, the name an acronym stands
 for; and what a short answer must not be (brackets left open, an echo of the question).
-qa.answer quotes whole pieces; `short_span` picks the span within one."""
+qa.answer quotes whole pieces; `short_span` picks the span within one, and `extreme`
+the row of a table that holds the most of what is asked."""
 
 from __future__ import annotations
 
@@ -214,12 +215,12 @@ def trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
 def short_span(question: str, text: str, read: tuple[int, int] | None) -> tuple[int, int] | None:
     """The short answer's span in `text`, whoever picked the piece: what the piece's
     structure answers first, else the reader's span `read` settled by qa.kinds; None when
-    nothing short answers (a definition, punctuation, an echo of the question)."""
+    nothing short answers (a definition, punctuation). An echo of the question is
+    dropped later, after the type check it may still fail (qa.answer.Answerer.trace)."""
     span = expansion_span(question, text)
     if span is None and not defined(question):
         span = (ranking_span(question, text) or label_span(question, text) or field_span(question, text)
                 or list_span(question, text, kind_span(question, text, read)))
     if span is None or not any(ch.isalnum() for ch in text[span[0]: span[1]]):
         return None  # 「「」 alone answers nothing
-    span = trim(text, span)
-    return None if echoes(question, text[span[0]: span[1]]) else span
+    return trim(text, span)

@@ -227,6 +227,20 @@ def test_an_answer_of_another_type_becomes_an_abstention_that_says_why(fake_pipe
     assert wrong.confidence == CLASH_CONFIDENCE
 
 
+def test_a_short_answer_that_repeats_the_question_is_dropped_after_the_type_check(fake_pipeline):
+    from qa.answer import Answerer
+
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, abstain_kind_missing=False,
+                                        abstain_coverage=0.0, abstain_unknown=2.0)
+    answerer = Answerer(fake_pipeline.retriever, config, _FakeReader("若手研究者"))
+    echo = answerer.ask("海外特別研究員事業の若手研究者とは？")
+    assert not echo.abstained and echo.short_answer is None and echo.quotes[0].span is None
+    assert "若手研究者" in echo.quotes[0].text  # the quote stays
+    # an echo that is no number: the type check sees it first and takes the value beside it
+    clash = answerer.ask("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？")
+    assert not clash.abstained and clash.short_answer == "約300名"
+
+
 def test_an_answer_of_another_type_gives_way_to_the_value_asked_for_beside_it(fake_pipeline):
     from qa.answer import Answerer
 
