@@ -132,19 +132,27 @@ def _lead(text: str, start: int, after: int) -> str:
     return squash(lead).rstrip("(（「『 のはがでにをと")
 
 
-def _named_by(asked: str, lead: str) -> int:
-    """How many characters at the end of `lead` the (squashed) question also says."""
-    return max((n for n in range(2, len(lead) + 1) if lead[-n:] in asked), default=0)
+def _trail(text: str, end: int) -> str:
+    """What a value ending at `end` goes on with, up to the next 、。：【】: 「組織」 of 「78の組織が参加」."""
+    return squash(re.split(r"[、。：:【】,，]", text[end: end + 12])[0]).lstrip(")）」』 のはがでにをと")
+
+
+def _named_by(asked: str, lead: str, trail: str = "") -> int:
+    """How many characters at the end of `lead`, and at the start of `trail`, the
+    (squashed) question also says."""
+    before = max((n for n in range(2, len(lead) + 1) if lead[-n:] in asked), default=0)
+    return before + max((n for n in range(2, len(trail) + 1) if trail[:n] in asked), default=0)
 
 
 def _best_named(question: str, text: str, pattern: re.Pattern, span: tuple[int, int]) -> tuple[int, int]:
-    """`span`, unless another value of the asked kind comes right after more of what the
+    """`span`, unless another value of the asked kind sits between more of what the
     question says than the one in `span` does, and than any other value: 「カーボンニュートラル技術は
-    何分野」 reads 「カーボンニュートラル技術 (17分野)」, not the 「(12分野)」 after 「国家戦略技術」."""
+    何分野」 reads 「カーボンニュートラル技術 (17分野)」, not the 「(12分野)」 after 「国家戦略技術」;
+    「いくつの組織」 keeps 「78の組織」 over the 「52カ国」 after 「合計」."""
     asked = squash(question)
     values = list(pattern.finditer(text))
     ends = [0] + [m.end() for m in values]
-    named = {m.span(): _named_by(asked, _lead(text, m.start(), end)) for m, end in zip(values, ends)}
+    named = {m.span(): _named_by(asked, _lead(text, m.start(), end), _trail(text, m.end())) for m, end in zip(values, ends)}
     mine = max((n for (a, b), n in named.items() if a < span[1] and span[0] < b), default=None)
     if mine is None:
         return span
