@@ -134,14 +134,14 @@ def _lead(text: str, start: int, after: int) -> str:
 
 def _trail(text: str, end: int) -> str:
     """What a value ending at `end` goes on with, up to the next 、。：【】: 「組織」 of 「78の組織が参加」."""
-    return squash(re.split(r"[、。：:【】,，]", text[end: end + 12])[0]).lstrip(")）」』 のはがでにをと")
+    return squash(re.split(r"[、。：:【】,，]", text[end: end + 12])[0]).lstrip(")）」』 の")  # not 「には斎藤…」
 
 
 def _named_by(asked: str, lead: str, trail: str = "") -> int:
     """How many characters at the end of `lead`, and at the start of `trail`, the
     (squashed) question also says."""
     before = max((n for n in range(2, len(lead) + 1) if lead[-n:] in asked), default=0)
-    return before + max((n for n in range(2, len(trail) + 1) if trail[:n] in asked), default=0)
+    return before + max((n for n in range(2, min(len(trail), 4) + 1) if trail[:n] in asked), default=0)  # what it counts
 
 
 def _best_named(question: str, text: str, pattern: re.Pattern, span: tuple[int, int]) -> tuple[int, int]:
@@ -150,7 +150,7 @@ def _best_named(question: str, text: str, pattern: re.Pattern, span: tuple[int, 
     何分野」 reads 「カーボンニュートラル技術 (17分野)」, not the 「(12分野)」 after 「国家戦略技術」;
     「いくつの組織」 keeps 「78の組織」 over the 「52カ国」 after 「合計」."""
     asked = squash(question)
-    values = list(pattern.finditer(text))
+    values = [m for m in pattern.finditer(text) if not text[max(0, m.start() - 1): m.start()] == "第"]  # not 「第3回…」
     ends = [0] + [m.end() for m in values]
     named = {m.span(): _named_by(asked, _lead(text, m.start(), end), _trail(text, m.end())) for m, end in zip(values, ends)}
     mine = max((n for (a, b), n in named.items() if a < span[1] and span[0] < b), default=None)
@@ -158,7 +158,7 @@ def _best_named(question: str, text: str, pattern: re.Pattern, span: tuple[int, 
         return span
     best = max(named.values())
     top = [v for v, n in named.items() if n == best]
-    return top[0] if best > mine and len(top) == 1 else span
+    return top[0] if best >= mine + 3 and len(top) == 1 else span  # clearly more: 「斎藤智恵子は…1954年に離婚」 stays
 
 
 def _nearest(found: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, int] | None:
