@@ -210,8 +210,6 @@ def trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return (a, b) if a < b else span
 
 
-
-
 def short_span(question: str, text: str, read: tuple[int, int] | None) -> tuple[int, int] | None:
     """The short answer's span in `text`, whoever picked the piece: what the piece's
     structure answers first, else the reader's span `read` settled by qa.kinds; None when
