@@ -271,6 +271,12 @@ def heuristic_confidence(s: Signals, cfg: AnswerSettings, abstained: bool) -> fl
     return float(1.0 - p if abstained else p)
 
 
+def _unmarked(answer: Answer) -> Answer:
+    """`answer` with no short answer: its first quote shown with nothing in bold."""
+    first = answer.quotes[0]
+    return replace(answer, short_answer=None, quotes=(replace(first, span=None),) + answer.quotes[1:])
+
+
 def _short(quotes: tuple[Quote, ...]) -> str | None:
     """The first quote's short answer, if it has one."""
     span = quotes[0].span if quotes else None
@@ -349,8 +355,7 @@ class Answerer:
         if settled is found.answer:
             settled = self._without_guess(found)
         if not settled.abstained and settled.short_answer and echoes(query, settled.short_answer):
-            first = settled.quotes[0]
-            settled = replace(settled, short_answer=None, quotes=(replace(first, span=None),) + settled.quotes[1:])
+            settled = _unmarked(settled)
         return found if settled is found.answer else replace(found, answer=settled)
 
     def _without_guess(self, found: Trace) -> Answer:
@@ -364,7 +369,7 @@ class Answerer:
         read = next((r for r in found.reads if r.cand.text == first.text), None)
         if read is None or read.span_score >= self.config.answer.min_span_score or first.span != read.span:
             return answer
-        return replace(answer, short_answer=None, quotes=(replace(first, span=None),) + answer.quotes[1:])
+        return _unmarked(answer)
 
     def _trace(self, question: str, query: str, mode: str, docs, role: str | None) -> Trace:
         cfg = self.config.answer
@@ -506,7 +511,8 @@ class Answerer:
                 if (piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS)
                         and not expands):
                     continue  # headings answer only when they hold the number or date asked for, or spell out a name
-                if piece.kind == "source" and not (wants_source or any(n in squash(piece.text) for n in quoted_names)):
+                flat = squash(piece.text)
+                if piece.kind == "source" and not (wants_source or any(n in flat for n in quoted_names)):
                     continue  # a source line answers when asked for, or about a name it quotes
                 if _PAGE_LABEL.match(piece.text):
                     continue  # 「資料 1」 labels the page; it answers nothing
@@ -528,7 +534,7 @@ class Answerer:
                     - cfg.w_subject * (1.0 - on_subject)
                     + cfg.w_title * (hit.chunk_id in titles)
                     + cfg.w_kind * (piece.kind == "source" and wants_source)
-                    + cfg.w_kind * (expands or bool(term and term in squash(piece.text)))  # spells out or names what is defined
+                    + cfg.w_kind * (expands or bool(term and term in flat))  # spells out or names what is defined
                 )
                 out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,
                                      (chunk.doc_id, chunk.slide), on_subject))

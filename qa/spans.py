@@ -42,15 +42,16 @@ def ranking_span(question: str, text: str) -> tuple[int, int] | None:
     return None if wants_rank else _at_position(question, text)  # 「シェアが最も高い国は」
 
 
-_POSITION = re.compile(r"(トップ|首位|(?:一番|最も)[^、。]{0,10}?(?:多|高|大|上)|最多|最大)|([0-9０-９]+)\s*位")
+_RANK_NAMED = re.compile(r"([0-9０-９]+)\s*位")
 
 
 def _at_position(question: str, text: str) -> tuple[int, int] | None:
-    """The span of the name ranked where the question asks (「トップ」 is 1位), or None."""
-    m = _POSITION.search(normalize(question))
-    if not m:
+    """The span of the name ranked where the question asks (「トップ」, 「最も多い」 are 1位), or None."""
+    asked = normalize(question)
+    m = _RANK_NAMED.search(asked)
+    place = "1" if _MOST.search(asked) else m.group(1) if m else None
+    if place is None:
         return None
-    place = "1" if m.group(1) else m.group(2)
     for entry in _RANKED.finditer(text):
         rank, name = (1, 2) if entry.group(1) else (5, 4)
         if normalize(entry.group(rank)).rstrip("位").strip() == place:
@@ -71,7 +72,7 @@ def field_span(question: str, text: str) -> tuple[int, int] | None:
     return best[1] if best else None
 
 
-_MOST = re.compile(r"(最も|一番|いちばん)[^、。]{0,10}?(多|高|大|長)|最多|最大|最高|トップ|首位")
+_MOST = re.compile(r"(最も|一番|いちばん)[^、。]{0,10}?(多|高|大|長|上)|最多|最大|最高|トップ|首位")
 _LEAST = re.compile(r"(最も|一番|いちばん)[^、。]{0,10}?(少な|低|小|短)|最少|最小|最低")
 # what is asked is the row (「どの地域」, 「地域は？」), not its figure (「何件」, 「数は」, 「割合は」)
 _WHICH = re.compile(r"どこ|どの|どれ|誰|(地域|国|分野|機関|大学|都市|組織|企業|テーマ)(は|が|って)?(何|どこ)?(ですか|でしょうか)?[?？]?$")
@@ -194,6 +195,7 @@ def row_label(text: str) -> str:
 
 
 _PAIRS = {"(": ")", "（": "）", "[": "]", "【": "】"}
+_OPENING = {close: open_ for open_, close in _PAIRS.items()}
 
 
 def trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -204,8 +206,7 @@ def trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
         a, b = a + 1, b - 1
     while a < b and (text[a].isspace() or (text[a] in _PAIRS and _PAIRS[text[a]] not in text[a + 1: b])):
         a += 1
-    opening = {close: open_ for open_, close in _PAIRS.items()}
-    while b > a and (text[b - 1].isspace() or (text[b - 1] in opening and opening[text[b - 1]] not in text[a: b - 1])):
+    while b > a and (text[b - 1].isspace() or (text[b - 1] in _OPENING and _OPENING[text[b - 1]] not in text[a: b - 1])):
         b -= 1
     return (a, b) if a < b else span
 
