@@ -220,13 +220,15 @@ def _counter_asked(question: str) -> str | None:
     return "人" if m.group(1) in ("者", "員") else m.group(1)
 
 
-_COUNTRY_ASKED = re.compile(r"出身国|議長国|どの国|どこの国|国はどこ|(?<![中和英])国名は")
+# 「どの国際的な枠組み」 asks for no country: 国 there begins a longer word
+_WHICH_COUNTRY = r"どの国(?![際内民立家会土産策語])"
+_COUNTRY_ASKED = re.compile(rf"出身国|議長国|{_WHICH_COUNTRY}|どこの国|国はどこ|(?<![中和英])国名は")
 # EU, ASEAN, 米, 唐; a name in katakana alone may be a state the dictionary does not know (カラマン)
 _COUNTRY_LIKE = re.compile(r"(国|朝|州)$|^[A-Z]{2,6}$|^[一-龥]$|^[ァ-ヴー・]+$")
 
 
 # 「最もプロジェクトが多い地域はどこ」 is not answered by 「45プロジェクト」 (「どこまで削減」 may be)
-_WHERE_WHO = re.compile(r"どこ(?!まで)|誰|だれ|どの(国|地域|機関|組織|都市|大学)")
+_WHERE_WHO = re.compile(rf"どこ(?!まで)|誰|だれ|{_WHICH_COUNTRY}|どの(地域|機関|組織|都市|大学)")
 _NUMBER_TOO = re.compile(r"何|いくつ|幾つ|いくら|どれ(くらい|ほど)|どの(くらい|程度)")
 _CITY_ASKED = re.compile(r"(どこ|どの|何という)の?(都市|市|町|街)|(都市|首都)は(どこ|何)|何市")
 _CITY_STATES = frozenset({"シンガポール", "モナコ", "バチカン", "サンマリノ"})
