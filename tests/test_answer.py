@@ -40,6 +40,8 @@ ANSWERABLE = [
     ("2019-2021年の米国の国際共著相手国ランキングは、どの資料に基づいていますか？", "科学研究のベンチマーキング2023", 7),  # its source line
     # a source line dates the document it quotes
     ("外務省の科学技術外交推進会議が「科学技術力の基盤強化」に係る提言を提出したのはいつですか？", "2022年6月", 22),
+    # a source line asked for as what a page was made from
+    ("世界トップレベル研究拠点プログラムのページは、何を基に作成されていますか？", "経済社会の活力", 13),
 ]
 
 ENGLISH = [
@@ -117,10 +119,13 @@ def test_questions_the_deck_does_not_answer_abstain(real_answerer, question):
         ("2021年の予算は？", ""),
         ("1930年代の人口は？", ""),  # a decade, not a year
         ("「厚みの減少率が何%以上」と定められていますか？", ""),  # quotes a question, not a name
+        ("「研究セキュリティに関する共通の原則」とは？", ""),  # the passage inserts a short word (G 7)
+        ("「研究セキュリティに関する新しい共通の原則」とは？", "研究セキュリティに関する新しい共通の原則"),
     ],
 )
 def test_unseen_names_a_quoted_name_or_year_no_passage_holds(question, missing):
-    texts = [squash("Horizon Europe：2021～2027年で955億ユーロ規模"), squash("「グローバル循環プロトコル」の開発")]
+    texts = [squash("Horizon Europe：2021～2027年で955億ユーロ規模"), squash("「グローバル循環プロトコル」の開発"),
+             squash("「研究セキュリティに関するG 7 共通の原則」（2022年6月）")]
     assert unseen(question, texts) == missing
 
 
@@ -182,6 +187,7 @@ def test_bodies(question, names):
         ("この資料によると、G7会合はいつですか？", False),  # what it says, not the document
         ("この資料に火星探査の記載はありますか？", False),
         ("G7会合はいつですか？", False),
+        ("What is the title of this Cabinet Office slide deck?", True),
     ],
 )
 def test_about_document(question, about):
