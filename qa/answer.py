@@ -139,6 +139,7 @@ def share_named(names: set[str], text: str) -> float:
 
 _THIS_DOCUMENT = re.compile(r"(この|本|当)(資料|文書|スライド)\s*[0-9０-９]*\s*[はをのが]"
                             r"|this (\w+ ){0,3}(document|deck|presentation)", re.I)
+_TITLE_ASKED = re.compile(r"タイトル|題名|表題|件名|\btitle\b", re.I)
 _DOCUMENT_FACTS = re.compile(r"作成|作った|発表|提出|出され|日付|日時|いつ|誰|部署|会議|会合|タイトル|題名|表題|who|when|title", re.I)
 
 
@@ -153,7 +154,7 @@ def about_document(question: str) -> bool:
 _TITLE_PAGE_NOUNS = frozenset(
     "本 当 資料 文書 スライド 作成 者 発表 提出 部署 組織 機関 省庁 担当 会議 会合 物 事 所 方 "
     "著者 作者 発行 出典 日 日付 日時 年月日 タイトル 題名 表題 名称 名前 "
-    "document deck presentation slides made make create created prepare prepared produce produced "
+    "document deck presentation slide slides cabinet present presented made make create created prepare prepared produce produced "
     "author authored publish published issue issued write written wrote office department organization "
     "agency title name who when which meeting date".split()
 )
@@ -514,6 +515,7 @@ class Answerer:
         """Every piece of the hits that may answer, best first; `texts` are the hits' squashed texts."""
         kind = question_kind(query)
         wants_source = bool(_SOURCE_ASKED.search(query))
+        wants_title = bool(titles) and bool(_TITLE_ASKED.search(query))
         quoted_names = [squash(n) for n in quoted(query)]
         term = squash(defined(query))
         cfg, form = self.config.answer, self.config.index.bm25_form
@@ -531,9 +533,11 @@ class Answerer:
             for p_pos, piece in enumerate(chunk.pieces):
                 fitting = fits(kind, piece.text)
                 expands = expansion_span(query, piece.text) is not None
+                entitles = wants_title and piece.kind == "heading" and hit.chunk_id in titles
                 if (piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS)
-                        and not expands):
-                    continue  # headings answer only when they hold the number or date asked for, or spell out a name
+                        and not expands and not entitles):
+                    continue  # headings answer only when they hold the number or date asked for, spell out
+                    # a name, or title the document asked about
                 flat = squash(piece.text)
                 if piece.kind == "source" and not (wants_source or any(nearly_in(n, flat) for n in quoted_names)):
                     continue  # a source line answers when asked for, or about a name it quotes
@@ -558,6 +562,7 @@ class Answerer:
                     + cfg.w_title * (hit.chunk_id in titles)
                     + cfg.w_kind * (piece.kind == "source" and wants_source)
                     + cfg.w_kind * (expands or bool(term and term in flat))  # spells out or names what is defined
+                    + cfg.w_kind * entitles
                 )
                 out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,
                                      (chunk.doc_id, chunk.slide), on_subject))

@@ -35,6 +35,7 @@ ANSWERABLE = [
     ("「科学外交の新たなフロンティア」を発表したのはどこですか？", "米国科学振興協会", 32),
     ("EU・ASEAN戦略的パートナーシップが締結されたのはいつですか？", "2020年12月", 15),
     ("本資料はいつ作成されましたか？", "2025年5月22日", 1),  # about the document: its title page
+    ("この資料のタイトルは何ですか？", "グローバル戦略の在り方について", 1),  # the title page's heading
     ("イギリスの政府首席科学顧問の所属機関はどこですか？", "首相府", 23),  # the deck writes 英国
     ("インドの大学院生を何人受け入れますか？", "270人", 17),  # the bullet that counts people, not the one before it
     ("2019-2021年の米国の国際共著相手国ランキングは、どの資料に基づいていますか？", "科学研究のベンチマーキング2023", 7),  # its source line
@@ -49,6 +50,7 @@ ENGLISH = [
     ("Where was the G20 research and innovation ministers' meeting held?", "マナウス", 21),
     ("What share of WPI researchers must come from abroad?", "30%", 13),
     ("Who made this document?", "内閣府", 1),  # its title page, however dissimilar in English
+    ("When was this slide deck presented?", "2025年5月22日", 1),
 ]
 
 UNANSWERABLE = [
