@@ -154,7 +154,8 @@ def about_document(question: str) -> bool:
 _TITLE_PAGE_NOUNS = frozenset(
     "本 当 資料 文書 スライド 作成 者 発表 提出 部署 組織 機関 省庁 担当 会議 会合 物 事 所 方 "
     "著者 作者 発行 出典 日 日付 日時 年月日 タイトル 題名 表題 名称 名前 "
-    "document deck presentation slide slides cabinet present presented made make create created prepare prepared produce produced "
+    "document deck presentation slide slides cabinet present presented "
+    "made make create created prepare prepared produce produced "
     "author authored publish published issue issued write written wrote office department organization "
     "agency title name who when which meeting date".split()
 )

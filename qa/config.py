@@ -59,9 +59,9 @@ class AnswerSettings:
     max_answer_pieces: int = 2
     second_margin: float = 0.02  # a second piece is quoted when this close to the best
     # Refitted on the 223 dev items (python -m qa.eval.tune --abstention-only), it proposed
-    # coverage 0.75 and unknown 0.5. Only the second is taken: 0.34, 0.6 and 0.75 decide dev the
-    # same but for one unanswerable item, while 0.75 abstains on 「ERIAはいつ設立されましたか？」
-    # (coverage 2 of 3) and 0.6 on 5 of the prose check's 200 questions (scripts/prose_check.py).
+    # coverage 0.75 and unknown 0.5. Only the second is taken: coverage 0.34 and 0.6 decide dev
+    # alike and 0.75 catches one more unanswerable item, but 0.75 abstains on 「ERIAはいつ設立
+    # されましたか？」 (coverage 2 of 3) and 0.6 on 5 of the prose check's 200 questions.
     abstain_coverage: float = 0.34  # abstain when coverage is below this ...
     abstain_cosine: float = 0.85  # ... and the best piece is less similar than this
     abstain_unknown: float = 0.5  # abstain when this share of key terms is not in the corpus ...
