@@ -542,8 +542,8 @@ class Answerer:
                 flat = squash(piece.text)
                 if piece.kind == "source" and not (wants_source or any(nearly_in(n, flat) for n in quoted_names)):
                     continue  # a source line answers when asked for, or about a name it quotes
-                if _PAGE_LABEL.match(piece.text):
-                    continue  # 「資料 1」 labels the page; it answers nothing
+                if _PAGE_LABEL.match(piece.text) or (len(flat) <= 3 and len(chunk.pieces) > 1):
+                    continue  # 「資料 1」 labels the page, 「日本」 a figure's axis; they answer nothing
                 cosine = float(hit.pieces[p_pos])
                 found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0

@@ -211,6 +211,25 @@ def trim(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return (a, b) if a < b else span
 
 
+_CLOCK_RANGE = re.compile(r"(\d{1,2}:\d{2})\s*[-－–~～〜]\s*(\d{1,2}:\d{2})")
+# (not 開会/閉会: they name sessions, as in 「閉会式は何時に始まりましたか」)
+_FROM = re.compile(r"始ま|開始|から|start|begin", re.I)
+_UNTIL = re.compile(r"終わ|終了|まで|\bend|finish", re.I)
+
+
+def clock_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """For a time of day inside a range (「11:40-12:30：全体会議」): its start when the
+    question asks when something begins (「何時に始まりましたか」), its end when it asks
+    when it ends, the whole range for both or neither (「何時から何時まで」); else `span`."""
+    if span is None:
+        return None
+    for m in _CLOCK_RANGE.finditer(text):
+        if span[0] < m.end() and m.start() < span[1]:
+            start, end = bool(_FROM.search(question)), bool(_UNTIL.search(question))
+            return m.span(1) if start and not end else m.span(2) if end and not start else m.span()
+    return span
+
+
 def short_span(question: str, text: str, read: tuple[int, int] | None) -> tuple[int, int] | None:
     """The short answer's span in `text`, whoever picked the piece: what the piece's
     structure answers first, else the reader's span `read` settled by qa.kinds; None when
@@ -219,7 +238,7 @@ def short_span(question: str, text: str, read: tuple[int, int] | None) -> tuple[
     span = expansion_span(question, text)
     if span is None and not defined(question):
         span = (ranking_span(question, text) or label_span(question, text) or field_span(question, text)
-                or list_span(question, text, kind_span(question, text, read)))
+                or list_span(question, text, clock_span(question, text, kind_span(question, text, read))))
     if span is None or not any(ch.isalnum() for ch in text[span[0]: span[1]]):
         return None  # 「「」 alone answers nothing
     return trim(text, span)

@@ -95,6 +95,13 @@ def test_the_name_at_the_rank_asked_is_the_short_answer(real_answerer):
 
 
 @pytest.mark.slow
+def test_a_figure_label_alone_is_never_quoted(real_answerer):
+    # slide 15's figure labels (日本, 米国, EU, 中国) were quoted as the answer to this
+    answer = real_answerer.ask("What is Japan's rank as a US co-author partner in all fields?")
+    assert answer.quotes and all(len(squash(q.text)) > 3 for q in answer.quotes), answer.answer
+
+
+@pytest.mark.slow
 def test_answer_text_is_quoted_from_cited_passages(real_answerer):
     for question, _, _ in ANSWERABLE[:8]:
         answer = real_answerer.ask(question)

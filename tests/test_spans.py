@@ -4,8 +4,8 @@ from collections import namedtuple
 
 import pytest
 
-from qa.spans import (defined, echoes, expansion_span, extreme, field_span, label_span, list_span, ranking_span, row_label,
-                      trim)
+from qa.spans import (clock_span, defined, echoes, expansion_span, extreme, field_span, label_span, list_span,
+                      ranking_span, row_label, trim)
 
 
 @pytest.mark.parametrize(
@@ -176,3 +176,23 @@ def test_extreme_picks_the_row_with_the_most_or_least(question, row):
 def test_label_span(question, short):
     span = label_span(question, SATREPS_ROWS[0])
     assert (SATREPS_ROWS[0][span[0]: span[1]] if span else None) == short
+
+
+@pytest.mark.parametrize(
+    "question, short",
+    [
+        ("閉会式は何時に始まりましたか？", "11:40"),  # 閉会 names the session, it asks for no end
+        ("全体会議は何時に終わりますか？", "12:30"),
+        ("全体会議は何時から何時までですか？", "11:40-12:30"),
+        ("全体会議の時間は？", "11:40-12:30"),
+        ("When does the plenary end?", "12:30"),
+    ],
+)
+def test_clock_span(question, short):
+    text = "11:40-12:30：全体会議 [301] 閉会式"
+    span = clock_span(question, text, (6, 11))  # the reader's pick: the end time
+    assert text[span[0]: span[1]] == short
+
+
+def test_clock_span_keeps_a_span_outside_any_range():
+    assert clock_span("何時から？", "2024年7月 11:40-12:30", (0, 7)) == (0, 7)
