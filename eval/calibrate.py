@@ -1,7 +1,7 @@
 """Calibrate the reader on the dev split: how much its logit weighs in choosing the
 piece, Platt scaling of (logit, retrieval score) into a probability, the abstention
-threshold for a false-abstention budget (on what the default system decides), and a
-reliability diagram.
+threshold for a false-abstention budget (on what the default system decides, and
+another for the reader system's own choices), and a reliability diagram.
 
     python -m qa.eval.calibrate [--budget 0.03] [--out eval/results]
 
@@ -164,15 +164,19 @@ def main() -> None:
         raise SystemExit("no reader loaded (see the log); nothing to calibrate")
     answerable = np.array([it.answerable for it in items])
     settings = {} if args.threshold_only else fit(pipeline, items, answerable, args.ridge)
-    full = Pipeline(config.with_(**settings, reader_threshold=0.0), embedder=pipeline.embedder, reader=pipeline.reader)
-    probs, ruled, right = (col.astype(k) for col, k in zip(system_decisions(full, items).T, (float, bool, bool)))
-    t = threshold(probs, answerable, args.budget, abstains=ruled)
-    gone = ruled | (probs < t)
-    print(f"reader_threshold={t:.4f}; the default system at that threshold on dev: "
-          f"false abstentions {np.mean(gone[answerable]):.3f}, "
-          f"abstention recall {np.mean(gone[~answerable]) if (~answerable).any() else float('nan'):.3f}, "
-          f"answer accuracy {np.mean((right & ~gone)[answerable]):.3f}")
-    rows = reliability(probs[~ruled], right[~ruled].astype(float))
+    base = dict(settings, reader_threshold=0.0, reader_answer_threshold=0.0)
+    for role, name, system in (("span", "reader_threshold", "the default system"),
+                               ("answer", "reader_answer_threshold", "the reader system")):
+        run = Pipeline(config.with_(**base, reader_role=role), embedder=pipeline.embedder, reader=pipeline.reader)
+        probs, ruled, right = (col.astype(k) for col, k in zip(system_decisions(run, items).T, (float, bool, bool)))
+        t = threshold(probs, answerable, args.budget, abstains=ruled)
+        gone = ruled | (probs < t)
+        print(f"{name}={t:.4f}; {system} at that threshold on dev: "
+              f"false abstentions {np.mean(gone[answerable]):.3f}, "
+              f"abstention recall {np.mean(gone[~answerable]) if (~answerable).any() else float('nan'):.3f}, "
+              f"answer accuracy {np.mean((right & ~gone)[answerable]):.3f}")
+        if role == "span":  # the diagram is of the default system's answers
+            rows = reliability(probs[~ruled], right[~ruled].astype(float))
     print("reliability of its answers (confidence -> share right, n): " + ", ".join(f"{c:.2f}->{a:.2f} ({n})" for c, a, n in rows))
     out = Path(args.out) if args.out else config.root / "eval" / "results"
     out.mkdir(parents=True, exist_ok=True)

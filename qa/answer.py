@@ -472,7 +472,7 @@ class Answerer:
         reads = sorted(self._spans(query, candidates[: cfg.reader_pieces], signals), key=lambda r: -r.choice(cfg))
         best = reads[0]
         ranking = list(dict.fromkeys([r.cand.chunk_id for r in reads] + [h.chunk_id for h in hits]))
-        if best.probability < cfg.reader_threshold:
+        if best.probability < cfg.reader_answer_threshold:
             related = tuple(self.retriever.passage(h, rank) for rank, h in enumerate(hits[: cfg.related], start=1))
             answer = Answer(question, True, (), related, confidence=1.0 - best.probability)
             return Trace(answer, signals, ranking, candidates, tuple(reads))

@@ -88,6 +88,8 @@ class AnswerSettings:
     # most of it the rule's own abstentions), midway between the two probabilities it separates.
     # Coefficients and threshold refitted on the 223 dev items (python -m qa.eval.calibrate).
     reader_threshold: float = 0.0347
+    # the same for the reader system (reader_role "answer"), fitted on its own dev decisions (273 items)
+    reader_answer_threshold: float = 0.1237
     # a second quote must itself be at least this probable (dev, 223 items: accuracy .754 at 0.2,
     # .760 at 0.15 and 0.1; 0.1 adds only wrong second quotes)
     reader_second: float = 0.15

@@ -416,7 +416,8 @@ def test_reader_answer_has_the_span_and_a_calibrated_confidence(fake_pipeline):
     from qa.answer import Answerer
 
     reader = _FakeReader("約300名")
-    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5)
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5,
+                                        reader_answer_threshold=0.5)
     answerer = Answerer(fake_pipeline.retriever, config, reader)
     answer = answerer.trace("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？", role="answer").answer
     assert reader.calls[0] == config.answer.reader_pieces  # then the sentences of the chosen piece, if several
@@ -459,7 +460,8 @@ class _UnsureReader(_FakeReader):
 def test_a_short_answer_the_reader_scores_too_low_is_not_offered(fake_pipeline):
     from qa.answer import Answerer
 
-    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5)
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5,
+                                        reader_answer_threshold=0.5)
     question = "海外特別研究員事業では毎年何名の若手研究者を派遣していますか？"
     sure = Answerer(fake_pipeline.retriever, config, _FakeReader("約300名")).trace(question, role="answer").answer
     unsure = Answerer(fake_pipeline.retriever, config, _UnsureReader("約300名")).trace(question, role="answer").answer
@@ -489,7 +491,8 @@ def test_the_short_answer_of_a_piece_of_several_sentences_is_read_sentence_by_se
     monkeypatch.setattr(R, "SENTENCE_CHARS", 0)  # the deck's pieces are short; prose paragraphs are not
 
     reader = _WholeMissesReader("955億ユーロ")
-    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5)
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5,
+                                        reader_answer_threshold=0.5)
     answer = Answerer(fake_pipeline.retriever, config, reader).trace("EUによる研究開発支援プログラムの規模は？", role="answer").answer
     first = answer.quotes[0]
     assert len(split_sentences(first.text)) > 1  # the case under test: 「EUによる…。2021～2027年で955億ユーロ規模。」
@@ -542,7 +545,8 @@ def test_span_role_puts_first_the_quote_of_one_slide_the_reader_reads_as_the_ans
 def test_reader_abstains_below_the_threshold(fake_pipeline):
     from qa.answer import Answerer
 
-    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5)
+    config = fake_pipeline.config.with_(reader_coefs=(1.0, 0, 0, 0, 0, 0), reader_shift=0.0, reader_threshold=0.5,
+                                        reader_answer_threshold=0.5)
     answerer = Answerer(fake_pipeline.retriever, config, _FakeReader("no such text"))
     answer = answerer.trace("海外特別研究員事業では毎年何名の若手研究者を派遣していますか？", role="answer").answer
     assert answer.abstained and not answer.quotes and answer.short_answer is None
