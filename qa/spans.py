@@ -1,7 +1,7 @@
 """Where in a quoted piece the short answer is: the rank, share or name a ranking row
 gives for what is asked, the value of a 【field】 the question names, the whole of a
 list it asks for, the row's label for 「最も多いのは」, the name an acronym stands
-for; and what a short answer must not be (brackets left open, an echo of the question).
+for, the start or end of a time range; and what a short answer must not be (brackets left open, an echo of the question).
 qa.answer quotes whole pieces; `short_span` picks the span within one, and `extreme`
 the row of a table that holds the most of what is asked."""
 
