@@ -42,6 +42,10 @@ _KINDS = {
                    r"|何年(?=\s*(とどま|滞在|在籍|続|かか|勤め|務め|住|駐在|派遣))|how long", re.I),
         _DURATION,
     ),
+    "clock": (  # a time of day: JaQuAD's 59 「何時」 questions (not 何時代, 何時間) all ask one
+        re.compile(r"何時(?!代|点|間)|what time", re.I),
+        re.compile(r"\d{1,2}\s*[:：時]"),
+    ),
     "date": (
         re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
         re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}|\d\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
@@ -100,6 +104,7 @@ _VALUES = {
                        r"|令和\s*[0-9]+\s*年度?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
                        r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
     "duration": _DURATION,
+    "clock": re.compile(r"(午前|午後)?\s*[0-9]{1,2}\s*(:\s*[0-9]{2}|時\s*([0-9]{1,2}\s*分|半)?)"),
 }
 
 

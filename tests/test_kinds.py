@@ -25,6 +25,9 @@ from qa.results import Answer, Quote
         ("派遣先に何年とどまれますか", "duration"),
         ("有効期間は何年ですか", "duration"),
         ("何年に設立されましたか", "date"),
+        ("閉会式が始まったのは何時ですか", "clock"),
+        ("江戸は何時代の都ですか", "other"),  # an era, not a time of day
+        ("会議は何時間続きましたか", "other"),
         ("どの機関で決められますか", "body"),
         ("STSフォーラムの参加者数は？", "count"),  # a count asked by its noun
         ("論文数と特許数はどちらが多いですか？", "other"),  # asks which, not how many
