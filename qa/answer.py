@@ -535,10 +535,11 @@ class Answerer:
                 fitting = fits(kind, piece.text)
                 expands = expansion_span(query, piece.text) is not None
                 entitles = wants_title and piece.kind == "heading" and hit.chunk_id in titles
+                # headings answer only when they hold the number or date asked for, spell out a
+                # name, or title the document asked about
                 if (piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS)
                         and not expands and not entitles):
-                    continue  # headings answer only when they hold the number or date asked for, spell out
-                    # a name, or title the document asked about
+                    continue
                 flat = squash(piece.text)
                 if piece.kind == "source" and not (wants_source or any(nearly_in(n, flat) for n in quoted_names)):
                     continue  # a source line answers when asked for, or about a name it quotes
