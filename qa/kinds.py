@@ -47,7 +47,7 @@ _KINDS = {
         re.compile(r"\d{1,2}\s*[:：時]"),
     ),
     "date": (
-        re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|what (year|date|month)", re.I),
+        re.compile(r"いつ|何年|何月|何日|日付|時期|日程|when|(what|which) (years?|dates?|months?)\b", re.I),
         re.compile(r"\d{4}\s*[年/.]|\d{1,2}\s*月|令和|平成|\d{4}|\d\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
     ),
     "body": (  # an organisation: a compound name ending in 省, 機構, 大会 … (not 「体制と機構」)
@@ -196,8 +196,9 @@ _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|
                         r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
 
 
-# A number that is part of a name counts nothing: 「G20」, 「COP28」 (「200nm」 is a number)
-_NAMED_NUMBER = re.compile(r"[A-Za-z]+[0-9]+[A-Za-z]*")
+# A number that is part of a name counts nothing: 「G20」, 「COP28」 (「200nm」 is a number,
+# and so is a share named 「Top10%」)
+_NAMED_NUMBER = re.compile(r"[A-Za-z]+[0-9]+(?![0-9.]*\s*%)[A-Za-z]*")
 
 
 def _cardinal(question: str, counted: str | None, text: str) -> str:
