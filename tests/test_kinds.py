@@ -17,6 +17,7 @@ from qa.results import Answer, Quote
         ("どこですか", "other"),
         ("いつ開催されましたか", "date"),
         ("When was ERIA founded?", "date"),
+        ("Which years does the ranking cover?", "date"),
         ("どこで開催されましたか", "place"),
         ("Where was it held?", "place"),
         ("SATREPSとは何ですか", "other"),
@@ -134,6 +135,7 @@ def test_kind_span(question, text, read, short):
         ("G20会合の招待国はいくつですか？", "G20", True),  # a name's number counts nothing
         ("アロサウルスの標本番号は何?", "AMNH680", False),  # unless a code is asked
         ("長さはいくらですか?", "200nm", False),  # a unit is no name
+        ("上位何％に入る論文ですか？", "Top10%", False),  # nor is a share
     ],
 )
 def test_type_clash(question, short, clash):
