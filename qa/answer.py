@@ -114,6 +114,14 @@ def unseen(question: str, texts: list[str]) -> str:
     return missing or next((shown for shown, key in years if not any(key in t for t in texts)), "")
 
 
+def titled(term: str, heading: str) -> bool:
+    """Whether a heading is about `term` (squashed) itself, so the line under it
+    introduces it: 「Horizon Europeの概要」, 「世界トップレベル研究拠点プログラム(WPI)」;
+    not 「SATREPSの研究分野」 (an aspect) nor, for 「PI」, 「…(WPI)」."""
+    name = rf"(?:[^()（）]*[(（]{re.escape(term)}[)）]|{re.escape(term)})"
+    return bool(re.fullmatch(rf"{name}(?:の?概要|について)?", squash(heading)))  # 「Xとは」 heads a list of facts
+
+
 def nearly_in(name: str, text: str, most: int = 4) -> bool:
     """Whether `text` holds `name`, or a long name with one short word inserted: the
     question quotes 「研究セキュリティと研究インテグリティに関する共通の価値観と原則」 where
@@ -535,6 +543,8 @@ class Answerer:
                 fitting = fits(kind, piece.text)
                 expands = expansion_span(query, piece.text) is not None
                 entitles = wants_title and piece.kind == "heading" and hit.chunk_id in titles
+                introduces = bool(term) and piece.kind == "text" and p_pos > 0 and (
+                    chunk.pieces[p_pos - 1].kind == "heading" and titled(term, chunk.pieces[p_pos - 1].text))
                 # headings answer only when they hold the number or date asked for, spell out a
                 # name, or title the document asked about
                 if (piece.kind == "heading" and len(chunk.pieces) > 1 and not (fitting and kind in STRICT_KINDS)
@@ -564,6 +574,7 @@ class Answerer:
                     + cfg.w_title * (hit.chunk_id in titles)
                     + cfg.w_kind * (piece.kind == "source" and wants_source)
                     + cfg.w_kind * (expands or bool(term and term in flat))  # spells out or names what is defined
+                    + 2 * cfg.w_kind * introduces  # outranks a line that only mentions it
                     + cfg.w_kind * entitles
                 )
                 out.append(Candidate(h_pos, hit.chunk_id, p_pos, piece.text, score, cosine, coverage, fitting,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
-                       disagree, is_english, key_terms, own_country, subjects, unseen)
+                       disagree, is_english, key_terms, own_country, subjects, titled, unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -322,6 +322,24 @@ def test_definition_and_acronym_questions(real_answerer):
     assert acronym.short_answer == "世界トップレベル研究拠点プログラム"
     definition = real_answerer.ask("SATREPSって何？")  # the line that spells it out, not a row of its table
     assert definition.short_answer is None and "地球規模課題対応国際科学技術協力プログラム" in definition.answer
+    # the line under the heading that is about the term, not a line that only mentions it
+    assert real_answerer.ask("Horizon Europeとは何ですか").quotes[0].text.startswith("EUによる研究開発支援プログラム")
+    assert real_answerer.ask("WPIとは何ですか").quotes[0].text.startswith("大学等への集中的な支援")
+
+
+@pytest.mark.parametrize(
+    "term, heading, about",
+    [
+        ("horizoneurope", "Horizon Europeの概要", True),
+        ("wpi", "世界トップレベル研究拠点プログラム(WPI)", True),
+        ("oecd", "経済協力開発機構（OECD）の概要", True),
+        ("pi", "世界トップレベル研究拠点プログラム(WPI)", False),  # another word
+        ("satreps", "SATREPSの研究分野/領域", False),  # an aspect of it
+        ("stsフォーラム", "STSフォーラムとは", False),  # heads a list of facts
+    ],
+)
+def test_a_heading_about_the_term_asked(term, heading, about):
+    assert titled(term, heading) is about
 
 
 def test_a_row_the_question_does_not_name_is_no_second_quote():
