@@ -196,6 +196,9 @@ _SOURCE_ASKED = re.compile(r"出典|出所|資料名|どの(資料|データ|調
                            r"|(基|もと)に作成|資料を(基|もと)に|資料から引|\bsources?\b|\bbasis\b|\bbased on\b", re.I)
 
 
+_ROW_LABEL = re.compile(r"^\s*【[^】]*】")  # a row's first field name: 【国・地域】韓国
+
+
 def is_english(question: str) -> bool:
     letters = [ch for ch in question if ch.isalpha()]
     return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.7
@@ -561,8 +564,9 @@ class Answerer:
                 # A table row is about its own subject; other pieces share their slide's.
                 if not right_year:
                     on_subject = 0.0
-                elif piece.kind == "row":
-                    on_subject = share_named(row_names, context + squash(piece.text))
+                elif piece.kind == "row":  # nor a row about the UK in a table of countries
+                    on_subject = share_named(row_names, context + squash(piece.text)) * (
+                        not home or own_country(asked, _ROW_LABEL.sub("", piece.text)))
                 else:
                     on_subject = share_named(named, text)
                 score = (

@@ -43,6 +43,8 @@ ANSWERABLE = [
     ("外務省の科学技術外交推進会議が「科学技術力の基盤強化」に係る提言を提出したのはいつですか？", "2022年6月", 22),
     # a source line asked for as what a page was made from
     ("世界トップレベル研究拠点プログラムのページは、何を基に作成されていますか？", "経済社会の活力", 13),
+    # about Japan: not the UK's or Germany's row of the same table
+    ("研究セキュリティについて日本は何をしていますか", "諸外国と同等レベルの研究セキュリティ", 8),
 ]
 
 ENGLISH = [
