@@ -136,8 +136,10 @@ def terms(text: str, form: str = "surface") -> list[str]:
 
 
 # Names the deck writes one way and people another (アメリカ for 米国): any form counts.
-_ALIASES = (("米国", "アメリカ", "アメリカ合衆国", "合衆国"), ("英国", "イギリス"), ("eu", "欧州連合"),
-            ("中国", "中華人民共和国"), ("韓国", "大韓民国"), ("日本", "我が国", "わが国"),
+# with the English names an English question uses (squashed: lower case, no spaces)
+_ALIASES = (("米国", "アメリカ", "アメリカ合衆国", "合衆国", "unitedstates"), ("英国", "イギリス", "britain", "unitedkingdom"),
+            ("eu", "欧州連合"), ("中国", "中華人民共和国", "china"), ("韓国", "大韓民国", "korea"),
+            ("日本", "我が国", "わが国", "japan"), ("ドイツ", "germany"), ("フランス", "france"), ("インド", "india"),
             ("asean", "東南アジア諸国連合"), ("oecd", "経済協力開発機構"))
 _FORMS = {name: group for group in _ALIASES for name in group}
 
