@@ -17,7 +17,7 @@ from .config import AnswerSettings, Config
 from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, question_kind, settle_type
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
-from .spans import defined, echoes, expansion_span, extreme, row_label, short_span
+from .spans import asks_yes_no, defined, echoes, expansion_span, extreme, row_label, short_span
 from .tokens import forms, is_country, normalize, squash, terms, tokenize
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def unseen(question: str, texts: list[str]) -> str:
     """A name the question quotes (「グローバル循環プロトコル」) or a year it names (2028年)
     that none of `texts` (squashed passages) holds, or "": the passages found cannot be
     about it (on JaQuAD, 0.2% of quoted names and 0.5% of years are not in the article)."""
-    names = [(name, squash(name)) for name in quoted(question)]
+    names = [(name, squash(name)) for name in quoted(question) if not glosses(name)]
     missing = next((shown for shown, key in names if not any(nearly_in(key, t) for t in texts)), "")
     years = [(f"{y}年", y) for y in _YEAR.findall(normalize(question))]
     return missing or next((shown for shown, key in years if not any(key in t for t in texts)), "")
@@ -120,6 +120,19 @@ def titled(term: str, heading: str) -> bool:
     not 「SATREPSの研究分野」 (an aspect) nor, for 「PI」, 「…(WPI)」."""
     name = rf"(?:[^()（）]*[(（]{re.escape(term)}[)）]|{re.escape(term)})"
     return bool(re.fullmatch(rf"{name}(?:の?概要|について)?", squash(heading)))  # 「Xとは」 heads a list of facts
+
+
+# Verbs that build names (「…に関する協力趣意書」, 「混乱の時代における科学外交」)
+_NAMING_VERBS = frozenset("関する 於く 向ける 対する 基づく 係る 為る 因る 伴う 巡る".split())
+
+
+def glosses(quoted_text: str) -> bool:
+    """Whether quoted words describe rather than name (「開かれた技術革新」 for オープン
+    イノベーション): ordinary words with a verb or adjective of their own, no katakana,
+    Latin letters or digits. That the documents lack them says nothing."""
+    if re.search(r"[ァ-ヴーA-Za-z0-9０-９Ａ-Ｚａ-ｚ]", quoted_text):
+        return False
+    return any(t.pos in ("動詞", "形容詞") and t.lemma not in _NAMING_VERBS for t in tokenize(quoted_text))
 
 
 def nearly_in(name: str, text: str, most: int = 4) -> bool:
@@ -384,13 +397,14 @@ class Answerer:
         what the reader decides ("span", "answer", or "off" for the rule alone); the
         configured `reader_role` when None. A short answer that is not the kind of thing
         asked for is settled by qa.kinds.settle_type; one the reader scored too low, or
-        one that only repeats the question (qa.spans.echoes), is dropped."""
+        one that only repeats the question (qa.spans.echoes) or answers a yes-or-no
+        question (the quote does: 「…交渉を開始」), is dropped."""
         query = prepare_query(question, self.config.retrieval.max_query_chars)
         found = self._trace(question, query, mode, docs, role)
         settled = settle_type(query, found.answer)
         if settled is found.answer:
             settled = self._without_guess(found)
-        if not settled.abstained and settled.short_answer and echoes(query, settled.short_answer):
+        if not settled.abstained and settled.short_answer and (echoes(query, settled.short_answer) or asks_yes_no(query)):
             settled = _unmarked(settled)
         return found if settled is found.answer else replace(found, answer=settled)
 

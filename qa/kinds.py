@@ -55,8 +55,9 @@ _KINDS = {
                    r"|which (agency|organi[sz]ation|body|ministry|institution)", re.I),
         re.compile(r"[一-龥ァ-ヴーA-Za-z0-9・]{2}(省|庁|院|大会|委員会|協会|財団|機構|研究所|センター|大学|会議|局|本部|評議会|理事会|機関)"),
     ),
-    "person": (  # fits: a person's name (see fits); 「局長の名前は」 asks for one too
-        re.compile(r"誰|だれ|\bwho(m|se)?\b|(長|者|官|大臣|委員|理事|総裁|首相|大統領|代表|監督)の(名前|氏名)", re.I),
+    "person": (  # fits: a person's name (see fits); 「局長の名前は」 asks for one too; 「誰との会合」,
+        # 「誰からの声」 need not (in JaQuAD 51 of 169 such answers are groups or roles: 「小市民層」, 「教皇」)
+        re.compile(r"(誰|だれ)(?!と|から)|\bwho(m|se)?\b|(長|者|官|大臣|委員|理事|総裁|首相|大統領|代表|監督)の(名前|氏名)", re.I),
         None,
     ),
     "place": (

@@ -146,6 +146,19 @@ def defined(question: str) -> str:
     return term if len(term) <= 20 and not re.search(r"[のがをにではとも]", term) else ""
 
 
+# 「…に参加していますか？」, 'Does Japan take part…?': asked yes or no, with no question word;
+# a span is no answer to it (the quote, which says yes or no, is)
+_QUESTION_WORD = re.compile(r"何|なに|なん|いつ|どこ|誰|だれ|どの|どう|どんな|どれ|どちら|どっち|いくつ|いくら|なぜ|幾|いか[がに]"
+                            r"|\b(what|when|where|who|whom|whose|which|why|how)\b", re.I)
+_POLAR = re.compile(r"(ますか|ですか|ましたか|でしたか|でしょうか|ませんか)\s*[?？]?\s*$"
+                    r"|^\s*(is|are|does|do|did|was|were|has|have|had|can|will)\b", re.I)
+
+
+def asks_yes_no(question: str) -> bool:
+    """Whether a question asks yes or no, not which of two things (「Aですか、Bですか」)."""
+    return bool(_POLAR.search(question)) and not _QUESTION_WORD.search(question) and not _CHOICE.search(question)
+
+
 def echoes(question: str, short: str) -> bool:
     """Whether a short answer only repeats the question (「オープンサイエンス」 for
     「オープンサイエンスとは何ですか」); a choice question's answer is one of its words."""
@@ -194,7 +207,7 @@ def row_label(text: str) -> str:
     return first.group(2) if first and len(first.group(2)) <= 30 else ""
 
 
-_PAIRS = {"(": ")", "（": "）", "[": "]", "【": "】"}
+_PAIRS = {"(": ")", "（": "）", "[": "]", "【": "】", "「": "」", "『": "』"}
 _OPENING = {close: open_ for open_, close in _PAIRS.items()}
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
-                       disagree, is_english, key_terms, own_country, subjects, titled, unseen)
+                       disagree, glosses, is_english, key_terms, own_country, subjects, titled, unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -327,6 +327,26 @@ def test_definition_and_acronym_questions(real_answerer):
     # the line under the heading that is about the term, not a line that only mentions it
     assert real_answerer.ask("Horizon Europeとは何ですか").quotes[0].text.startswith("EUによる研究開発支援プログラム")
     assert real_answerer.ask("WPIとは何ですか").quotes[0].text.startswith("大学等への集中的な支援")
+
+
+@pytest.mark.parametrize(
+    "quoted_text, gloss",
+    [
+        ("開かれた技術革新", True),  # the asker's words for オープンイノベーション
+        ("混乱の時代における科学外交", False),  # a title: おける builds names
+        ("グローバル循環プロトコル", False),
+        ("しらせ", False),  # a ship's name in kana
+    ],
+)
+def test_quoted_words_that_describe_rather_than_name(quoted_text, gloss):
+    assert glosses(quoted_text) is gloss
+    assert (unseen(f"「{quoted_text}」とは？", ["別の話"]) == "") is gloss  # only a name the passages lack is unseen
+
+
+@pytest.mark.slow
+def test_a_yes_or_no_question_gets_the_quote_without_a_short_answer(real_answerer):
+    answer = real_answerer.ask("日本はHorizon Europeに参加していますか？")
+    assert answer.short_answer is None and "準参加に関する協定のための交渉を開始" in answer.answer
 
 
 @pytest.mark.parametrize(

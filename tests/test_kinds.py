@@ -35,6 +35,7 @@ from qa.results import Answer, Quote
         ("ドイツの研究費の総額は？", "amount"),  # an amount asked by its noun
         ("費用はどこから出ましたか？", "other"),
         ("OSTP局長の名前は？", "person"),  # a role's name asks for a person
+        ("政務三役と誰との会合ですか？", "other"),  # a party: may be a group or a role (有識者議員)
         ("ERIAの正式な名前は？", "other"),
     ],
 )

@@ -4,8 +4,8 @@ from collections import namedtuple
 
 import pytest
 
-from qa.spans import (clock_span, defined, echoes, expansion_span, extreme, field_span, label_span, list_span,
-                      ranking_span, row_label, trim)
+from qa.spans import (asks_yes_no, clock_span, defined, echoes, expansion_span, extreme, field_span, label_span,
+                      list_span, ranking_span, row_label, trim)
 
 
 @pytest.mark.parametrize(
@@ -91,6 +91,7 @@ def test_ranking_span(question, text, short):
         ("PPST）", "PPST"),  # one that opened before it
         ("【1位】中国", "【1位】中国"),  # a pair inside it stays
         ("「CRAFT」", "「CRAFT」"),  # a name's own quotation marks stay
+        ("オープンイノベーション」", "オープンイノベーション"),  # a quotation that opened before it
     ],
 )
 def test_trim(short, trimmed):
@@ -141,6 +142,22 @@ def test_defined(question, term):
 )
 def test_echoes(question, short, echo):
     assert echoes(question, short) is echo
+
+
+@pytest.mark.parametrize(
+    "question, polar",
+    [
+        ("日本はHorizon Europeに参加していますか？", True),
+        ("Does Japan take part in Horizon Europe?", True),
+        ("武装蜂起は成功しましたか?", True),
+        ("WPIの予算は？", False),  # asks for a figure
+        ("ERIAはいつ設立されましたか？", False),  # a question word
+        ("What is WPI?", False),
+        ("魚は白身魚ですか、青身魚ですか", False),  # which of two
+    ],
+)
+def test_asks_yes_no(question, polar):
+    assert asks_yes_no(question) is polar
 
 
 Row = namedtuple("Row", "chunk_id text score")  # what extreme reads of qa.answer's candidates
