@@ -212,6 +212,19 @@ _SOURCE_ASKED = re.compile(r"出典|出所|資料名|どの(資料|データ|調
 _ROW_LABEL = re.compile(r"^\s*【[^】]*】")  # a row's first field name: 【国・地域】韓国
 
 
+_PUBLISHED = re.compile(r"発表|公表|公開|発行|刊行|出した|まとめた")
+_PUBLISHER = re.compile(r"([一-龥ァ-ヴーA-Za-z・]{2,20})「")  # 「外務省「…協定の交渉開始」（2024年11月）」
+
+
+def publishes(question: str, source: str) -> bool:
+    """Whether a (squashed) source line lists a document by the body the question asks
+    about the publishing of: 「外務省が発表したのはいつ」 and 「外務省「…」（2024年11月）」."""
+    if not _PUBLISHED.search(question):
+        return False
+    asked = squash(question)
+    return any(m.group(1) in asked for m in _PUBLISHER.finditer(source))
+
+
 def is_english(question: str) -> bool:
     letters = [ch for ch in question if ch.isalpha()]
     return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.7
@@ -568,8 +581,9 @@ class Answerer:
                         and not expands and not entitles):
                     continue
                 flat = squash(piece.text)
-                if piece.kind == "source" and not (wants_source or any(nearly_in(n, flat) for n in quoted_names)):
-                    continue  # a source line answers when asked for, or about a name it quotes
+                if piece.kind == "source" and not (wants_source or any(nearly_in(n, flat) for n in quoted_names)
+                                                   or publishes(query, flat)):
+                    continue  # a source line answers when asked for, about a name it quotes, or what its publisher issued
                 if _PAGE_LABEL.match(piece.text) or (len(flat) <= 3 and len(chunk.pieces) > 1):
                     continue  # 「資料 1」 labels the page, 「日本」 a figure's axis; they answer nothing
                 cosine = float(hit.pieces[p_pos])

@@ -41,6 +41,8 @@ ANSWERABLE = [
     ("2019-2021年の米国の国際共著相手国ランキングは、どの資料に基づいていますか？", "科学研究のベンチマーキング2023", 7),  # its source line
     # a source line dates the document it quotes
     ("外務省の科学技術外交推進会議が「科学技術力の基盤強化」に係る提言を提出したのはいつですか？", "2022年6月", 22),
+    # a source line dates what the body asked about published
+    ("日本がHorizon Europeへの準参加協定の交渉を始めたことを外務省が発表したのはいつですか？", "2024年11月", 6),
     # a source line asked for as what a page was made from
     ("世界トップレベル研究拠点プログラムのページは、何を基に作成されていますか？", "経済社会の活力", 13),
     # about Japan: not the UK's or Germany's row of the same table
