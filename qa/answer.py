@@ -214,15 +214,18 @@ _ROW_LABEL = re.compile(r"^\s*【[^】]*】")  # a row's first field name: 【�
 
 _PUBLISHED = re.compile(r"発表|公表|公開|発行|刊行|出した|まとめた")
 _PUBLISHER = re.compile(r"([一-龥ァ-ヴーA-Za-z・]{2,20})「")  # 「外務省「…協定の交渉開始」（2024年11月）」
+_CITED_TITLE = re.compile(r"「([^「」(（]{6,})")  # 「循環型社会形成推進基本計画 (令和6年8月2日閣議決定)」
 
 
-def publishes(question: str, source: str) -> bool:
-    """Whether a (squashed) source line lists a document by the body the question asks
-    about the publishing of: 「外務省が発表したのはいつ」 and 「外務省「…」（2024年11月）」."""
-    if not _PUBLISHED.search(question):
-        return False
+def cites_asked(question: str, source: str) -> bool:
+    """Whether a (squashed) source line cites what the question asks about: a document
+    the question names by its title (「循環型社会形成推進基本計画はいつ閣議決定」), or one by
+    the body it asks about the publishing of (「外務省が発表したのはいつ」 and 外務省「…」)."""
     asked = squash(question)
-    return any(m.group(1) in asked for m in _PUBLISHER.finditer(source))
+    # a title in Japanese: a Latin one names a programme or a web page (「Horizon Europe」)
+    if any(m.group(1) in asked and not m.group(1).isascii() for m in _CITED_TITLE.finditer(source)):
+        return True
+    return bool(_PUBLISHED.search(question)) and any(m.group(1) in asked for m in _PUBLISHER.finditer(source))
 
 
 def is_english(question: str) -> bool:
@@ -582,8 +585,8 @@ class Answerer:
                     continue
                 flat = squash(piece.text)
                 if piece.kind == "source" and not (wants_source or any(nearly_in(n, flat) for n in quoted_names)
-                                                   or publishes(query, flat)):
-                    continue  # a source line answers when asked for, about a name it quotes, or what its publisher issued
+                                                   or cites_asked(query, flat)):
+                    continue  # a source line answers when asked for, or about what it cites
                 if _PAGE_LABEL.match(piece.text) or (len(flat) <= 3 and len(chunk.pieces) > 1):
                     continue  # 「資料 1」 labels the page, 「日本」 a figure's axis; they answer nothing
                 cosine = float(hit.pieces[p_pos])

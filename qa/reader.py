@@ -471,7 +471,7 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     return _phrase(text, a, b)
 
 
-_YEAR_BEFORE = re.compile(r"[0-9]{3,4}\s*年\s*$")
+_YEAR_BEFORE = re.compile(r"(?:[0-9]{3,4}|(?:令和|平成|昭和|大正|明治)\s*(?:[0-9]{1,2}|元))\s*年\s*$")  # 2025年, 令和6年
 _MONTH = re.compile(r"[0-9]{1,2}\s*月")
 _MONTH_BEFORE = re.compile(r"[0-9]{1,2}\s*月\s*$")
 _DAY = re.compile(r"[0-9]{1,2}\s*日")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
-                       disagree, glosses, is_english, key_terms, own_country, subjects, titled, unseen)
+                       cites_asked, disagree, glosses, is_english, key_terms, own_country, subjects, titled, unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -343,6 +343,21 @@ def test_definition_and_acronym_questions(real_answerer):
 def test_quoted_words_that_describe_rather_than_name(quoted_text, gloss):
     assert glosses(quoted_text) is gloss
     assert (unseen(f"「{quoted_text}」とは？", ["別の話"]) == "") is gloss  # only a name the passages lack is unseen
+
+
+@pytest.mark.parametrize(
+    "question, cited",
+    [
+        ("循環型社会形成推進基本計画はいつ閣議決定されましたか？", True),  # a document it cites, by title
+        ("外務省が発表したのはいつですか？", True),  # what the body it cites published
+        ("外務省の役割は？", False),  # the body, but not what it published
+        ("Horizon Europeへの準参加協定が署名されたのはいつ？", False),  # a Latin title names a programme
+    ],
+)
+def test_a_source_line_answers_about_what_it_cites(question, cited):
+    source = squash("出典：一般社団法人日欧産業協力センター「Horizon Europe」、外務省「協定の交渉開始」（2024年11月）、"
+                    "環境省「循環型社会形成推進基本計画 (令和6年8月2日閣議決定)」")
+    assert cites_asked(question, source) is cited
 
 
 @pytest.mark.slow

@@ -321,6 +321,7 @@ def test_span_trimming(text, short):
         ("A320の開発", "320", "A320"),  # nor inside a word of Latin letters and digits
         ("葬式は4月28日に", "28日", "4月28日"),  # a day takes its month
         ("2025年1月28日に署名", "28日", "2025年1月28日"),  # ... and then the month its year
+        ("令和6年8月2日閣議決定", "8月2日", "令和6年8月2日"),  # an era's year too
         ("毎年約300名を派遣", "約300名", "約300名"),  # nothing to tidy
         ("東京で", "で", "で"),  # never emptied
     ],
