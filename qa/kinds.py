@@ -189,7 +189,7 @@ _ORDINAL = re.compile(rf"第\s*(?:{_NUMERAL})+")
 # (「2021～2027年」 is a programme's period); not 「何年から何年まで」.
 _EVENT_ASKED = re.compile(r"^(?!.*(から|まで|期間)).*(署名|締結|採択|設立|創立|創設|発足|設置|発表|公表|制定|改定|合意|開始|始ま|始め"
                           r"|調印|批准|成立|施行)")
-_PERIOD_ASKED = re.compile(r"いつから\S*いつまで|何年から\S*何年まで|期間はいつ|いつの期間|what period|from when", re.I)
+_PERIOD_ASKED = re.compile(r"いつから\S*いつまで|何年から\S*何年まで|期間(はいつ|は[？?]?$|を教)|いつの期間|what period|from when", re.I)
 _YEAR_RANGE = re.compile(r"\d{4}\s*年?\s*(?:～|~|〜|-|－|―|から)\s*(?:\d{2,4}\s*年|(?:19|20)\d{2}(?!\d))")  # 「仙台防災枠組2015-2030」
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
 _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
