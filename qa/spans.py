@@ -111,25 +111,31 @@ def label_span(question: str, text: str) -> tuple[int, int] | None:
     return (start, start + len(label)) if start >= 0 else None
 
 
-_EXPAND_ASKED = re.compile(r"何の略|略(称)?(は|を|って)|正式(名称|な名前|名)|フルネーム|stand for|full name", re.I)
+_EXPAND_ASKED = re.compile(r"何の略|略称|(?<![一-龥])略(は|を|って)|正式な?[^\s、。はがを]{0,4}?(名称|名前|名)|フルネーム|stand for|full name", re.I)  # 正式な事業名
 _PARTICLE_CUT = re.compile(r".*[はがをにでと](?=.)")  # 「内閣府は戦略的…」 -> 「戦略的…」
 
 
+_DATED = re.compile(r"[0-9]\s*[年月日]")  # 「会合（2024年7月9日－11日）」 gives a date, not a name
+
+
 def expansion_span(question: str, text: str) -> tuple[int, int] | None:
-    """For 「WPIとは何の略」: the name the acronym stands for in `text`, written before it
-    (「世界トップレベル研究拠点プログラム(WPI)」) or after it (「ASPIRE (先端国際共同研究推進事業)」)."""
+    """For 「WPIとは何の略」: the name the question's short name stands for in `text`,
+    written before it in brackets (「世界トップレベル研究拠点プログラム(WPI)」,
+    「国際青少年サイエンス交流事業 (さくらサイエンスプログラム)」) or after it
+    (「ASPIRE (先端国際共同研究推進事業)」)."""
     if not _EXPAND_ASKED.search(question):
         return None
-    for acronym in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z0-9&\-]+", question)):
-        a = re.escape(acronym)
-        m = re.search(rf"([^\s、。：:「」()（）【】]+)\s*[（(]\s*{a}\s*[）)]", text)
-        if m:
+    asked = normalize(question)
+
+    def named(name: str) -> bool:  # as a word of its own: 「PI」 is not named by 「WPIの…」
+        return bool(re.search(rf"(?<![a-z0-9]){re.escape(normalize(name).strip())}(?![a-z0-9])", asked))
+
+    pairs = list(re.finditer(r"([^\s、。：:「」()（）【】]+)\s*[（(]\s*([^()（）]{2,40}?)\s*[）)]", text))
+    for m in pairs:
+        if named(m.group(2)):
             cut = _PARTICLE_CUT.match(m.group(1))
             return m.start(1) + (cut.end() if cut else 0), m.end(1)
-        m = re.search(rf"(?<![A-Za-z]){a}\s*[（(]\s*([^()（）]{{2,40}}?)\s*[）)]", text)
-        if m:
-            return m.span(1)
-    return None
+    return next((m.span(2) for m in pairs if named(m.group(1)) and not _DATED.search(m.group(2))), None)
 
 
 # 「SATREPSって何？」, 「オープンサイエンスとは何ですか」: what is asked is the piece, not a span of it

@@ -107,6 +107,12 @@ def test_trim(short, trimmed):
         ("ASPIREは何の略？", "● ASPIRE (先端国際共同研究推進事業) 先端分野において", "先端国際共同研究推進事業"),  # written after it
         ("WPIの予算は？", "世界トップレベル研究拠点プログラム(WPI)", None),  # not asked
         ("SIPとは何の略ですか？", "世界トップレベル研究拠点プログラム(WPI)", None),  # another acronym
+        ("さくらサイエンスプログラムの正式な事業名は？", "国際青少年サイエンス交流事業 (さくらサイエンスプログラム)での取組",
+         "国際青少年サイエンス交流事業"),  # a short name that is no acronym
+        ("PIとは何の略？", "世界トップレベル研究拠点プログラム(WPI)", None),  # part of another word
+        ("G7会合の略称は？", "G7会合（2024年7月9日－11日）", None),  # a date in brackets names nothing
+        ("What does the abbreviation AISI stand for?", "AISI（Japan AI Safety Institute）事務局", "Japan AI Safety Institute"),
+        ("欧州が戦略を公表したのは？", "欧州標準化戦略 (ESS)", None),  # 戦略を asks for no abbreviation
     ],
 )
 def test_expansion_span(question, text, short):
