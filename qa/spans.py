@@ -138,8 +138,9 @@ def expansion_span(question: str, text: str) -> tuple[int, int] | None:
     return next((m.span(2) for m in pairs if named(m.group(1)) and not _DATED.search(m.group(2))), None)
 
 
-# 「SATREPSって何？」, 「オープンサイエンスとは何ですか」: what is asked is the piece, not a span of it
-_DEFINE = re.compile(r"^([^、。]{1,29}[^、。ぁ-ん])(とは|って)\s*(何|なに|なん|どんな|どういう|？|\?|$)")  # not 「…によって」
+# 「SATREPSって何？」, 「オープンサイエンスとは何ですか」, 「WPIの目的は？」: what is asked is the
+# piece, not a span of it
+_DEFINE = re.compile(r"^([^、。]{1,29}[^、。ぁ-ん])(とは|って|の(?:概要|目的|狙い|ねらい)は?)\s*(何|なに|なん|どんな|どういう|？|\?|$)")  # not 「…によって」
 # 「AとBのどちら」, 「賛成か、反対か」: the answer is one of the question's own words
 _CHOICE = re.compile(r"どちら|どっち|中で|うち|いずれ|どれ|番目|か、|なの、|比較|最も|もっと|より")
 

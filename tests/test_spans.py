@@ -126,6 +126,8 @@ def test_expansion_span(question, text, short):
         ("SATREPSって何？", "SATREPS"),
         ("オープンサイエンスとは何ですか？", "オープンサイエンス"),
         ("さくらサイエンスプログラムとは？", "さくらサイエンスプログラム"),
+        ("WPIの目的は？", "WPI"),  # its purpose or outline: the line that introduces it
+        ("WPIの予算は？", ""),
         ("WPIとは何の略ですか？", ""),  # asks for the full name, a span
         ("本種の臓器とは何ですか？", ""),  # a phrase: asks for an organ
         ("海外からの働きかけによってどんな心配がありますか？", ""),  # 「よって」 is no 「って」
