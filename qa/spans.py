@@ -146,7 +146,8 @@ _CHOICE = re.compile(r"どちら|どっち|中で|うち|いずれ|どれ|番目
 
 
 def defined(question: str) -> str:
-    """The term a definition question asks about (「SATREPS」 of 「SATREPSって何？」), or "":
+    """The term a definition question asks about (「SATREPS」 of 「SATREPSって何？」, of its
+    outline or purpose: 「WPIの目的は？」), or "":
     a name, not a phrase (「本種の臓器とは何ですか」 asks for an organ)."""
     m = _DEFINE.match(question.strip())
     term = m.group(1).strip() if m and not _EXPAND_ASKED.search(question) else ""
