@@ -17,7 +17,7 @@ _GENERIC_END = re.compile(r"(年|数|名称|時期)$")
 
 
 _RANK_ASKED = re.compile(r"何\s*位|何番目|順位|\brank(ed)?\b|what place", re.I)
-_SHARE_ASKED = re.compile(r"割合|シェア|比率|[%％]|パーセント|どれ(くらい|ぐらい|ほど)")
+_SHARE_ASKED = re.compile(r"割合|シェア|比率|[%％]|パーセント|どれ(くらい|ぐらい|ほど)|\bshare\b|percent|proportion", re.I)
 # 「【9位】日本 4.8%」 (rank, name, share) or 「日本 12位」 (name, rank)
 _RANKED = re.compile(r"【\s*([0-9０-９]+\s*位)\s*】\s*([^\s【0-9０-９.,%％]+)\s*([0-9０-９.,]+\s*[%％])?"
                      r"|([^\s【】0-9０-９.,%％]+)\s*([0-9０-９]+\s*位)")
