@@ -98,9 +98,10 @@ _NUM = r"約?[0-9][0-9,.]*\s*"
 _VALUES = {
     "amount": re.compile(_NUM + r"(兆|億|万|千)*\s*(円|ドル|ユーロ|ウォン|元|ポンド)"),
     "percent": re.compile(_NUM + r"(%|％|割)"),
-    "count": re.compile(_NUM + r"(か国|カ国|ヶ国|名|人|件|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍|拠点)"
+    "count": re.compile(r"(?<![0-9:：])" + _NUM + r"(か国|カ国|ヶ国|名|人|件|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍|拠点)"
                         # a bare number, not a date or part of one
-                        r"|(?<![0-9A-Za-z/])約?(?!(19|20)[0-9]{2})[0-9][0-9,.]*(?![0-9,.]*\s*[年月日/])"),  # not G20, 3/24
+                        r"|(?<![0-9A-Za-z/:：])約?(?!(19|20)[0-9]{2})[0-9][0-9,.]*(?![0-9,.]*\s*[年月日/:：])"  # not G20, 3/24,
+                        r"(?![0-9,.]*\s*(兆|億|万|千)?\s*(円|ドル|ユーロ|ウォン|元|ポンド))"),  # 10:00 nor 40億ドル
     "date": re.compile(r"(19|20)[0-9]{2}\s*([年./]\s*[0-9]{1,2}\s*[月./]?(\s*[0-9]{1,2}\s*日?)?|年度?)"
                        r"|(令和|平成)\s*([0-9]+|元)\s*年度?(\s*[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?)?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
                        r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
@@ -127,7 +128,9 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
     if pattern.search(text[span[0]: span[1]]):
         counted = asked_value(question) if _counter_asked(question) else None  # 「第何回」: only values counting 回
         return _best_named(question, text, counted if counted and counted.search(text) else pattern, span)
-    return _nearest([m.span() for m in pattern.finditer(text)], span) or span
+    codes = [m.span() for m in _NAMED_NUMBER.finditer(text)]  # 「[100]」 of a session is no value
+    values = [m.span() for m in pattern.finditer(text) if not any(a <= m.start() < b for a, b in codes)]
+    return _nearest(values, span) or span
 
 
 def _lead(text: str, start: int, after: int) -> str:
@@ -198,8 +201,8 @@ _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|
 
 
 # A number that is part of a name counts nothing: 「G20」, 「COP28」 (「200nm」 is a number,
-# and so is a share named 「Top10%」)
-_NAMED_NUMBER = re.compile(r"[A-Za-z]+[0-9]+(?![0-9.]*\s*%)[A-Za-z]*")
+# and so is a share named 「Top10%」), nor does a session's code: 「全体会議 [100]」
+_NAMED_NUMBER = re.compile(r"[A-Za-z]+[0-9]+(?![0-9.]*\s*%)[A-Za-z]*|\[\s*[0-9]+\s*\]")
 
 
 def _cardinal(question: str, counted: str | None, text: str) -> str:
@@ -211,6 +214,9 @@ def _cardinal(question: str, counted: str | None, text: str) -> str:
     return _ORDINAL.sub("", text) if counted and _COUNTERS[counted] in ("国", "人") else text
 
 
+# 「いくつのグローバルターゲット」 counts targets, not people (「4万人」)
+_THINGS_COUNTED = re.compile(r"(?:いくつ|幾つ)の([一-龥ァ-ヴーA-Za-z]{2,})")
+_PEOPLE = re.compile(r"(者|員|人|生|家|手|官|師|士|陣|団|国民|市民)$")
 # 「拠点は全部でいくつ」 counts 拠点 as 「何拠点」 would
 _COUNTED_SUBJECT = re.compile(rf"(?<![一-龥ァ-ヴー])({_COUNTER})(?:は|が)[^、。]{{0,8}}(?:いくつ|幾つ)")
 
@@ -271,6 +277,9 @@ def type_clash(question: str, short: str | None) -> str | None:
             return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所は「{shown}」と別のものを数えています"
         if not found and re.search(r"\d{4}\s*年", text):
             return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は年です"
+    things = _THINGS_COUNTED.search(question)
+    if things and not _PEOPLE.search(things.group(1)) and {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)} == {"人"}:
+        return f"質問は「{things.group(1)}」の数を尋ねていますが、資料の該当しそうな箇所の「{shown}」は人数です"
     if _DURATION_ASKED.search(question) and re.search(r"\d{4}\s*年(?!間)", text) and not re.search(r"年間|か月|ヶ月|カ月", text):
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{shown}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
@@ -322,7 +331,9 @@ def settle_type(query: str, answer: Answer) -> Answer:
     first = answer.quotes[0]
     pattern = asked_value(query)
     a, b = first.span
-    beside = [m.span() for m in pattern.finditer(first.text) if m.end() <= a or m.start() >= b] if pattern else []
+    ordinal = "第何" in query  # else 「第3回国連防災世界会議」 counts nothing
+    beside = [m.span() for m in pattern.finditer(first.text) if (m.end() <= a or m.start() >= b)
+              and (ordinal or first.text[max(0, m.start() - 1): m.start()] != "第")] if pattern else []
     span = _nearest(beside, first.span)
     if span and max(span[0] - first.span[1], first.span[0] - span[1]) <= REPAIR_GAP:
         quotes = (replace(first, span=span),) + answer.quotes[1:]

@@ -54,6 +54,7 @@ def test_question_kind(question, kind):
         ("何か国が加盟していますか？", "38か国が加盟", "38か国", "38か国"),  # the reader's own span fits: kept
         ("誰が発案しましたか？", "尾身幸次元大臣の発案で2004年に創立", "尾身幸次", "尾身幸次"),  # not a strict value kind
         ("何件ありますか？", "件数は公表されていない", "公表", "公表"),  # nothing of the kind: kept
+        ("何人が参加しましたか？", "10:00-11:00：全体会議 [100] 開会式", "全体会議", "全体会議"),  # no time or code counts
         ("いつからいつまでのプログラムですか？", "2021～2027年で955億ユーロ規模", "2027年", "2021～2027年"),  # the whole period
         ("Horizon Europeの期間は？", "2021～2027年で955億ユーロ規模", "2027年", "2021～2027年"),
         ("いつ終わるプログラムですか？", "2021～2027年で955億ユーロ規模", "2027年", "2027年"),
@@ -135,6 +136,9 @@ def test_kind_span(question, text, read, short):
         ("どこまで削減する意向ですか？", "約23%", False),
         ("どこで何人が参加しましたか？", "300人", False),  # asks a number too
         ("G20会合の招待国はいくつですか？", "G20", True),  # a name's number counts nothing
+        ("何か国から何人が参加しましたか？", "[100]", True),  # nor a session's code
+        ("いくつのグローバルターゲットがありますか？", "4万人", True),  # people, not targets
+        ("いくつのグローバルターゲットがありますか？", "7つ", False),
         ("アロサウルスの標本番号は何?", "AMNH680", False),  # unless a code is asked
         ("長さはいくらですか?", "200nm", False),  # a unit is no name
         ("上位何％に入る論文ですか？", "Top10%", False),  # nor is a share
@@ -159,6 +163,8 @@ FAR = "1390年4月に即位し、6つの州を治めた。" + "その後の経�
         ("即位したのは何年ですか？", FAR, "1390年4月", "1390年4月"),  # no clash: kept
         # a programme's period for a one-off event: the year inside it is no answer either
         ("準参加協定はいつ署名されましたか？", "研究開発支援プログラム。2021～2027年で955億ユーロ規模。", "2021～2027年", None),
+        # an ordinal or an amount beside it counts no targets either
+        ("いくつのグローバルターゲットがありますか？", "2015年第3回国連防災世界会議で採択。4万人の育成、40億ドルの協力", "4万人", None),
     ],
 )
 def test_settle_type(question, text, short, settled):
