@@ -217,6 +217,7 @@ def _cardinal(question: str, counted: str | None, text: str) -> str:
 # 「いくつのグローバルターゲット」 counts targets, not people (「4万人」)
 _THINGS_COUNTED = re.compile(r"(?:いくつ|幾つ)の([一-龥ァ-ヴーA-Za-z]{2,})")
 _PEOPLE = re.compile(r"(者|員|人|生|家|手|官|師|士|陣|団|国民|市民)$")
+
 # 「拠点は全部でいくつ」 counts 拠点 as 「何拠点」 would
 _COUNTED_SUBJECT = re.compile(rf"(?<![一-龥ァ-ヴー])({_COUNTER})(?:は|が)[^、。]{{0,8}}(?:いくつ|幾つ)")
 
@@ -259,7 +260,8 @@ REPAIR_GAP = 40
 def type_clash(question: str, short: str | None) -> str | None:
     """Why the short answer cannot be what the question asks for, or None: no number for
     「何か国」 or 「いくら」, another counter (「6つ」 for 「何か国」), a year for a count (「2019-2021年」
-    for 「何位」) or a duration (「2025年」 for 「有効期間は何年」), no time for 「いつ」, no country for 「どの国」. Such an
+    for 「何位」) or a duration (「2025年」 for 「有効期間は何年」), a head count for things (「4万人」 for
+    「いくつのグローバルターゲット」), no time for 「いつ」, no country for 「どの国」. Such an
     answer means the documents name the subject but not the thing asked (on JaQuAD's
     gold answers it fires for 0.05% of dev and 0.07% of train questions)."""
     if not short:
