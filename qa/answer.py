@@ -18,7 +18,7 @@ from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, questi
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
 from .spans import asks_yes_no, defined, echoes, expansion_span, extreme, row_label, short_span
-from .tokens import forms, is_country, normalize, squash, terms, tokenize
+from .tokens import ENGLISH_PLACES, forms, is_country, normalize, squash, terms, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,6 @@ _LATIN = re.compile(r"[a-z][a-z0-9\-]*[a-z0-9]|[a-z]?[0-9]+[a-z]+[0-9]*|[a-z][0-
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b|\b[A-Z][0-9]+\b")  # in English questions: "OSTP", "G7"
 _QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
 _ASKING = re.compile(r"何|どの|どこ|いつ|誰|どう")  # 「厚みの減少率が何%以上」 quotes a question, not a name
-
-
-# Countries in English questions, as the deck writes them ("South Korea's" -> 韓国).
-_ENGLISH_PLACES = {"korea": "韓国", "china": "中国", "japan": "日本", "germany": "ドイツ", "france": "フランス",
-                   "UK": "英国", "britain": "英国", "united kingdom": "英国", "US": "米国", "USA": "米国",
-                   "united states": "米国", "america": "米国", "india": "インド", "italy": "イタリア", "brazil": "ブラジル"}
 
 
 def quoted(question: str) -> list[str]:
@@ -90,9 +84,9 @@ def subjects(question: str) -> set[str]:
     out = set(_YEAR.findall(normalize(question)))
     out |= {squash(name) for name in quoted(question) + bodies(question)}
     if is_english(question):
-        places = {ja for en, ja in _ENGLISH_PLACES.items()
+        places = {ja for en, ja in ENGLISH_PLACES.items()
                   if re.search(rf"\b{en}\b", question, 0 if en.isupper() else re.I)}  # "US", not "us"
-        return out | places | {squash(m) for m in _ACRONYM.findall(question) if m not in _ENGLISH_PLACES}
+        return out | places | {squash(m) for m in _ACRONYM.findall(question) if m not in ENGLISH_PLACES}
     out |= set(_LATIN.findall(normalize(question)))
     tokens = tokenize(question)
     for i, tok in enumerate(tokens):
@@ -195,6 +189,9 @@ def beyond_title_page(question: str, page_text: str) -> bool:
     return False
 
 
+_ROW_LABEL = re.compile(r"^\s*【[^】]*】")  # a row's first field name: 【国・地域】韓国
+
+
 def own_country(names: set[str], title: str) -> bool:
     """False when a slide's title opens with a country (「フランスの科学技術政策…」) that is
     not among `names`, what a question asks about (日本 in 「日本の科学技術予算は？」): the
@@ -207,9 +204,6 @@ def own_country(names: set[str], title: str) -> bool:
 # 「…の資料を基に作成されていますか」, 「…の資料から引かれていますか」 ask for a source line too
 _SOURCE_ASKED = re.compile(r"出典|出所|資料名|どの(資料|データ|調査|文献|統計)|(何|どこ)の(資料|データ|調査|統計)"
                            r"|(基|もと)に作成|資料を(基|もと)に|資料から引|\bsources?\b|\bbasis\b|\bbased on\b", re.I)
-
-
-_ROW_LABEL = re.compile(r"^\s*【[^】]*】")  # a row's first field name: 【国・地域】韓国
 
 
 _PUBLISHED = re.compile(r"発表|公表|公開|発行|刊行|出した|まとめた")

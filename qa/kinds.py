@@ -153,13 +153,18 @@ def _named_by(asked: str, lead: str, trail: str = "") -> int:
     return before + max((n for n in range(2, min(len(trail), 4) + 1) if trail[:n] in asked), default=0)  # what it counts
 
 
+def _ordinal(text: str, start: int) -> bool:
+    """Whether the value at `start` is an ordinal (「3回」 of 「第3回」)."""
+    return text[max(0, start - 1): start] == "第"
+
+
 def _best_named(question: str, text: str, pattern: re.Pattern, span: tuple[int, int]) -> tuple[int, int]:
     """`span`, unless another value of the asked kind sits between more of what the
     question says than the one in `span` does, and than any other value: 「カーボンニュートラル技術は
     何分野」 reads 「カーボンニュートラル技術 (17分野)」, not the 「(12分野)」 after 「国家戦略技術」;
     「いくつの組織」 keeps 「78の組織」 over the 「52カ国」 after 「合計」."""
     asked = squash(question)
-    values = [m for m in pattern.finditer(text) if not text[max(0, m.start() - 1): m.start()] == "第"]  # not 「第3回…」
+    values = [m for m in pattern.finditer(text) if not _ordinal(text, m.start())]  # not 「第3回…」
     ends = [0] + [m.end() for m in values]
     named = {m.span(): _named_by(asked, _lead(text, m.start(), end), _trail(text, m.end())) for m, end in zip(values, ends)}
     mine = max((n for (a, b), n in named.items() if a < span[1] and span[0] < b), default=None)
@@ -335,7 +340,7 @@ def settle_type(query: str, answer: Answer) -> Answer:
     a, b = first.span
     ordinal = "第何" in query  # else 「第3回国連防災世界会議」 counts nothing
     beside = [m.span() for m in pattern.finditer(first.text) if (m.end() <= a or m.start() >= b)
-              and (ordinal or first.text[max(0, m.start() - 1): m.start()] != "第")] if pattern else []
+              and (ordinal or not _ordinal(first.text, m.start()))] if pattern else []
     span = _nearest(beside, first.span)
     if span and max(span[0] - first.span[1], first.span[0] - span[1]) <= REPAIR_GAP:
         quotes = (replace(first, span=span),) + answer.quotes[1:]

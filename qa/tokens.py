@@ -135,13 +135,28 @@ def terms(text: str, form: str = "surface") -> list[str]:
     return out
 
 
-# Names the deck writes one way and people another (アメリカ for 米国): any form counts.
-# with the English names an English question uses (squashed: lower case, no spaces)
-_ALIASES = (("米国", "アメリカ", "アメリカ合衆国", "合衆国", "unitedstates"), ("英国", "イギリス", "britain", "unitedkingdom"),
-            ("eu", "欧州連合"), ("中国", "中華人民共和国", "china"), ("韓国", "大韓民国", "korea"),
-            ("日本", "我が国", "わが国", "japan"), ("ドイツ", "germany"), ("フランス", "france"), ("インド", "india"),
+# Countries as an English question names them, written as the deck writes them ("South
+# Korea's" -> 韓国); an upper-case name counts only in upper case ("US", not "us").
+ENGLISH_PLACES = {"korea": "韓国", "china": "中国", "japan": "日本", "germany": "ドイツ", "france": "フランス",
+                  "UK": "英国", "britain": "英国", "united kingdom": "英国", "US": "米国", "USA": "米国",
+                  "united states": "米国", "america": "米国", "india": "インド", "italy": "イタリア", "brazil": "ブラジル"}
+
+# Names the deck writes one way and people another (アメリカ for 米国): any form counts, the
+# English names included (squashed: lower case, no spaces; not "us", which is inside words).
+_ALIASES = (("米国", "アメリカ", "アメリカ合衆国", "合衆国"), ("英国", "イギリス"), ("eu", "欧州連合"),
+            ("中国", "中華人民共和国"), ("韓国", "大韓民国"), ("日本", "我が国", "わが国"),
             ("asean", "東南アジア諸国連合"), ("oecd", "経済協力開発機構"))
-_FORMS = {name: group for group in _ALIASES for name in group}
+
+
+def _alias_groups() -> list[tuple[str, ...]]:
+    groups = {group[0]: list(group) for group in _ALIASES}
+    for english, name in ENGLISH_PLACES.items():
+        if not english.isupper():
+            groups.setdefault(name, [name]).append(english.replace(" ", ""))
+    return [tuple(group) for group in groups.values()]
+
+
+_FORMS = {name: group for group in _alias_groups() for name in group}
 
 
 def forms(name: str) -> tuple[str, ...]:
