@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .compare import split_pair
 from .config import AnswerSettings, Config
 from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, question_kind, settle_type
 from .results import Answer, Passage, Quote
@@ -390,6 +391,43 @@ def second_answers(first: Read, second: Read, cfg: AnswerSettings) -> bool:
     return first.logit - second.logit <= cfg.reader_second_gap or disagree(first.cand.text, second.cand.text)
 
 
+def both(question: str, pair, parts: list[Trace]) -> Trace:
+    """One answer from the answers about each of two subjects: the first quote of each,
+    renumbered onto one list of citations, and a notice for a subject the documents say
+    nothing about. Confidence is that of the less certain part."""
+    citations: list[Passage] = []
+    quotes: list[Quote] = []
+    missing = []
+    for subject, t in zip((pair.first, pair.second), parts):
+        a = t.answer
+        if a.abstained:
+            missing.append(subject)
+            continue
+        q = a.quotes[0]
+        cited = a.citations[q.citation - 1]
+        at = next((i for i, c in enumerate(citations, 1) if (c.source, c.start, c.end) == (cited.source, cited.start, cited.end)), 0)
+        if not at:
+            citations.append(replace(cited, rank=len(citations) + 1))
+            at = len(citations)
+        if all(q.text != seen.text for seen in quotes):
+            quotes.append(replace(q, citation=at))
+    answered = [t.answer for t in parts if not t.answer.abstained]
+    shorts = [(s, t.answer.short_answer) for s, t in zip((pair.first, pair.second), parts) if t.answer.short_answer]
+    # 「インド：日本39大学」 reads the other subject's figure; 「米国：米国が…」 repeats its own
+    named = [squash(pair.first), squash(pair.second)]
+    clean = len(shorts) == 2 and not any(n in squash(a) for _, a in shorts for n in named)
+    short = "、".join(f"{s}：{a}" for s, a in shorts) if clean else None
+    notice = f"「{pair.first}」と「{pair.second}」について、それぞれの記載を示します"
+    if missing:
+        notice = f"資料に「{missing[0]}」についての記載は見つかりませんでした"
+    answer = Answer(question, False, tuple(quotes), tuple(citations), short_answer=short,
+                    confidence=min(a.confidence for a in answered), notice=notice)
+    first = next(t for t in parts if not t.answer.abstained)
+    a, b = parts[0].ranking, parts[1].ranking
+    ranking = list(dict.fromkeys(x for i in range(max(len(a), len(b))) for x in (a[i:i + 1] + b[i:i + 1])))
+    return replace(first, answer=answer, ranking=ranking, candidates=parts[0].candidates + parts[1].candidates)
+
+
 class Answerer:
     def __init__(self, retriever: Retriever, config: Config | None = None, reader=None):
         self.retriever = retriever
@@ -409,6 +447,15 @@ class Answerer:
         asked for is settled by qa.kinds.settle_type; one the reader scored too low, or
         one that only repeats the question (qa.spans.echoes) or answers a yes-or-no
         question (the quote does: 「…交渉を開始」), is dropped."""
+        query = prepare_query(question, self.config.retrieval.max_query_chars)
+        pair = split_pair(query, subjects(query))
+        if pair:
+            parts = [self._one(q, mode, docs, role) for q in pair.questions]
+            if not all(t.answer.abstained for t in parts):
+                return both(question, pair, parts)
+        return self._one(question, mode, docs, role)
+
+    def _one(self, question: str, mode: str, docs, role: str | None) -> Trace:
         query = prepare_query(question, self.config.retrieval.max_query_chars)
         found = self._trace(question, query, mode, docs, role)
         settled = settle_type(query, found.answer)

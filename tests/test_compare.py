@@ -1,0 +1,48 @@
+import pytest
+
+from qa.answer import subjects
+from qa.compare import split_pair
+
+
+def pair(question):
+    return split_pair(question, subjects(question))
+
+
+def test_a_comparison_of_two_named_subjects_is_asked_of_each():
+    got = pair("G7とG20の科学技術大臣会合の開催地を比べてください")
+    assert (got.first, got.second) == ("G7", "G20")
+    assert got.questions == ("G7の科学技術大臣会合の開催地", "G20の科学技術大臣会合の開催地")
+
+
+@pytest.mark.parametrize(
+    "question, asked",
+    [
+        ("WPIとSATREPSでは、どちらが先に始まりましたか？", "WPIでは、いつ始まりましたか？"),
+        ("日本とドイツでは、化学分野の割合はどちらが高いですか？", "日本では、化学分野の割合はどれくらいですか？"),
+        ("米国と中国の科学技術政策の違いは？", "米国の科学技術政策？"),
+    ],
+)
+def test_the_comparing_words_become_a_plain_question(question, asked):
+    assert pair(question).questions[0] == asked
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "G7とG20の科学技術大臣会合はいつですか？",  # two names, nothing compared: one question
+        "量子分野とフュージョン分野ではそれぞれどんな動きがありましたか？",  # common nouns, not names
+        "フランスの複数年研究計画法とフランス2030の予算をそれぞれ教えてください",  # one row answers both
+        "中国・ロシアとの協力と英国との関係をそれぞれどう位置づけていますか？",  # と is not between the names
+    ],
+)
+def test_other_questions_are_left_whole(question):
+    assert pair(question) is None
+
+
+@pytest.mark.slow
+def test_each_subject_gets_its_own_quote_and_citation(real_answerer):
+    answer = real_answerer.ask("G7とG20の科学技術大臣会合の開催地を比べてください")
+    assert [q.text for q in answer.quotes] == ["開催場所：イタリア・ボローニャ", "開催場所: ブラジル・マナウス"]
+    assert [q.citation for q in answer.quotes] == [1, 2]
+    assert [c.slide for c in answer.citations] == [20, 21] and [c.rank for c in answer.citations] == [1, 2]
+    assert answer.short_answer == "G7：ボローニャ、G20：ブラジル・マナウス"
