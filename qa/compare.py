@@ -13,8 +13,11 @@ from .tokens import squash, tokenize
 _FRAME = re.compile(r"比べ|比較|どちら|違い|それぞれ|両方|両者|共通|ともに|共に|各々")
 # The frame's words, dropped from the question asked of each subject.
 _FRAME_WORDS = re.compile(r"を(?:比べ|比較し)て(?:ください|下さい)?|(?:の)?違いは|それぞれ|どちらが|どちらの|どちらも|両方|両者|ともに|共に|各々")
-_WHICH_FIRST = re.compile(r"どちらが(?:先|早く|最初)に?")
+_FIRST = re.compile(r"(?:先|早く|最初)に")
+# A closing sentence that only asks to compare: 「…ですか？年月で比べてください。」
+_ONLY_COMPARE = re.compile(r"(?<=[。？?])[^。？?]{0,12}(?:比べ|比較し)て(?:ください|下さい)?$")
 _WHICH_MORE = re.compile(r"(?:は|では)?どちらが[^、。？?]*[？?]?$")
+_HOW_DIFFER = re.compile(r"(?:どう|どのように)違(?:います|う)か?")
 _NOUNISH = ("名詞", "接頭辞")
 
 
@@ -32,29 +35,29 @@ def split_pair(question: str, names: set[str]) -> Pair | None:
         return None
     tokens = tokenize(question)
     for i, tok in enumerate(tokens):
-        if tok.surface != "と" or tok.pos != "助詞" or not 0 < i < len(tokens) - 1:
+        if tok.surface != "と" or tok.pos != "助詞":
             continue
-        a, b = _run(tokens, i - 1, -1), _run(tokens, i + 1, 1)
-        if not (a and b) or b[1] >= len(tokens) or tokens[b[1]].pos != "助詞":
+        a, b = _nouns_from(tokens, i, -1), _nouns_from(tokens, i, 1)
+        if a == i or b == i or b + 1 >= len(tokens) or tokens[b + 1].pos != "助詞":
             continue
-        first = question[tokens[a[0]].start: tokens[a[1]].end]
-        second = question[tokens[b[0]].start: tokens[b[1] - 1].end]
+        first = question[tokens[a].start: tok.start]
+        second = question[tok.end: tokens[b].end]
         if _named(first, names) and _named(second, names):
-            whole = question[tokens[a[0]].start: tokens[b[1] - 1].end]
+            whole = question[tokens[a].start: tokens[b].end]
             return Pair(first, second, (_ask_of(question, whole, first), _ask_of(question, whole, second)))
     return None
 
 
-def _run(tokens, at: int, step: int) -> tuple[int, int] | None:
-    """The run of nouns next to the と at `at` - step: (first, last) token indexes when
-    walking left, (first, one past last) when walking right."""
+def _nouns_from(tokens, at: int, step: int) -> int:
+    """The last token of the run of nouns written next to token `at`, walking left
+    (step -1) or right (step 1); `at` itself when there is none."""
     i = at
-    while 0 <= i < len(tokens) and tokens[i].pos in _NOUNISH and (
-            i == at or tokens[i].start == tokens[i - step].end if step > 0 else tokens[i].end == tokens[i + 1].start):
+    while 0 <= i + step < len(tokens) and tokens[i + step].pos in _NOUNISH:
+        left, right = sorted((tokens[i], tokens[i + step]), key=lambda t: t.start)
+        if left.end != right.start:
+            break
         i += step
-    if i == at:
-        return None
-    return (i + 1, at) if step < 0 else (at, i)
+    return i
 
 
 def _named(phrase: str, names: set[str]) -> bool:
@@ -64,6 +67,9 @@ def _named(phrase: str, names: set[str]) -> bool:
 
 def _ask_of(question: str, whole: str, subject: str) -> str:
     asked = question.replace(whole, subject, 1)
-    asked = _WHICH_FIRST.sub("いつ", asked)  # 「どちらが先に始まった」: when each began
+    asked = _ONLY_COMPARE.sub("", asked.rstrip("。"))  # 「…ですか？年月で比べてください。」
+    if "どちら" in asked and _FIRST.search(asked):  # 「どちらが先に始まった」「先に始めたのはどちら」: when each began
+        asked = _FIRST.sub("", asked).replace("どちらが", "いつ").replace("どちら", "いつ")
     asked = _WHICH_MORE.sub("はどれくらいですか？", asked)  # 「どちらが多い」: how many each has
+    asked = _HOW_DIFFER.sub("どうなっていますか", asked)  # 「どう違いますか」: what each is like
     return _FRAME_WORDS.sub("", asked).replace("、、", "、").strip("、 ")

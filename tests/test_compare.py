@@ -20,6 +20,8 @@ def test_a_comparison_of_two_named_subjects_is_asked_of_each():
         ("WPIとSATREPSでは、どちらが先に始まりましたか？", "WPIでは、いつ始まりましたか？"),
         ("日本とドイツでは、化学分野の割合はどちらが高いですか？", "日本では、化学分野の割合はどれくらいですか？"),
         ("米国と中国の科学技術政策の違いは？", "米国の科学技術政策？"),
+        ("日本とEUでは、関わり方はどう違いますか？", "日本では、関わり方はどうなっていますか？"),
+        ("EUと米国では、協定を先に結んだのはどちらですか？年月で比べてください。", "EUでは、協定を結んだのはいつですか？"),
     ],
 )
 def test_the_comparing_words_become_a_plain_question(question, asked):
