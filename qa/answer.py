@@ -392,40 +392,38 @@ def second_answers(first: Read, second: Read, cfg: AnswerSettings) -> bool:
 
 
 def both(question: str, pair, parts: list[Trace]) -> Trace:
-    """One answer from the answers about each of two subjects: the first quote of each,
-    renumbered onto one list of citations, and a notice for a subject the documents say
-    nothing about. Confidence is that of the less certain part."""
+    """One answer from the answers about each of two subjects (qa.compare.Pair): the
+    first quote of each, renumbered onto one list of citations, a notice for a subject
+    the documents say nothing about, and the confidence of the less certain part."""
+    subjects_ = (pair.first, pair.second)
+    answered = [(s, t.answer) for s, t in zip(subjects_, parts) if not t.answer.abstained]
     citations: list[Passage] = []
     quotes: list[Quote] = []
-    missing = []
-    for subject, t in zip((pair.first, pair.second), parts):
-        a = t.answer
-        if a.abstained:
-            missing.append(subject)
-            continue
-        q = a.quotes[0]
-        cited = a.citations[q.citation - 1]
-        at = next((i for i, c in enumerate(citations, 1) if (c.source, c.start, c.end) == (cited.source, cited.start, cited.end)), 0)
+    for _, answer in answered:
+        quote = answer.quotes[0]
+        cited = answer.citations[quote.citation - 1]
+        at = next((n for n, c in enumerate(citations, 1) if (c.source, c.start, c.end) == (cited.source, cited.start, cited.end)), 0)
         if not at:
             citations.append(replace(cited, rank=len(citations) + 1))
             at = len(citations)
-        if all(q.text != seen.text for seen in quotes):
-            quotes.append(replace(q, citation=at))
-    answered = [t.answer for t in parts if not t.answer.abstained]
-    shorts = [(s, t.answer.short_answer) for s, t in zip((pair.first, pair.second), parts) if t.answer.short_answer]
-    # 「インド：日本39大学」 reads the other subject's figure; 「米国：米国が…」 repeats its own
-    named = [squash(pair.first), squash(pair.second)]
-    clean = len(shorts) == 2 and not any(n in squash(a) for _, a in shorts for n in named)
-    short = "、".join(f"{s}：{a}" for s, a in shorts) if clean else None
-    notice = f"「{pair.first}」と「{pair.second}」について、それぞれの記載を示します"
-    if missing:
-        notice = f"資料に「{missing[0]}」についての記載は見つかりませんでした"
-    answer = Answer(question, False, tuple(quotes), tuple(citations), short_answer=short,
-                    confidence=min(a.confidence for a in answered), notice=notice)
+        if all(quote.text != seen.text for seen in quotes):
+            quotes.append(replace(quote, citation=at))
+    shorts = [(s, a.short_answer) for s, a in answered if a.short_answer]
+    # No short answer when one reads the other subject's figure (「インド：日本39大学」) or
+    # repeats its own (「米国：米国が…」), or one value off one line stands for both.
+    named = [squash(s) for s in subjects_]
+    clean = (bool(shorts) and len(shorts) == len(answered) and len({a for _, a in shorts}) == len(shorts)
+             and not any(n in squash(a) for _, a in shorts for n in named))
+    missing = [s for s, t in zip(subjects_, parts) if t.answer.abstained]
+    notice = (f"資料に「{missing[0]}」についての記載は見つかりませんでした" if missing
+              else f"「{pair.first}」と「{pair.second}」について、それぞれの記載を示します")
+    merged = Answer(question, False, tuple(quotes), tuple(citations),
+                    short_answer="、".join(f"{s}：{a}" for s, a in shorts) if clean else None,
+                    confidence=min(a.confidence for _, a in answered), notice=notice)
+    one, other = parts[0].ranking, parts[1].ranking  # interleaved, for the eval's ranking metrics
+    ranking = list(dict.fromkeys(x for i in range(max(len(one), len(other))) for x in one[i:i + 1] + other[i:i + 1]))
     first = next(t for t in parts if not t.answer.abstained)
-    a, b = parts[0].ranking, parts[1].ranking
-    ranking = list(dict.fromkeys(x for i in range(max(len(a), len(b))) for x in (a[i:i + 1] + b[i:i + 1])))
-    return replace(first, answer=answer, ranking=ranking, candidates=parts[0].candidates + parts[1].candidates)
+    return replace(first, answer=merged, ranking=ranking, candidates=parts[0].candidates + parts[1].candidates)
 
 
 class Answerer:

@@ -11,8 +11,10 @@ from .tokens import squash, tokenize
 
 # What marks a question about two subjects at once.
 _FRAME = re.compile(r"比べ|比較|どちら|違い|それぞれ|両方|両者|共通|ともに|共に|各々")
-# The frame's words, dropped from the question asked of each subject.
-_FRAME_WORDS = re.compile(r"を(?:比べ|比較し)て(?:ください|下さい)?|(?:の)?違いは|それぞれ|どちらが|どちらの|どちらも|両方|両者|ともに|共に|各々")
+# The frame's words, dropped from the question asked of each subject; 「…の予算を比べて」
+# becomes 「…の予算は」, which asks for an amount as plainly as 「英国の予算は？」 does.
+_COMPARE_ASKED = re.compile(r"を(?:比べ|比較し)て(?:ください|下さい)?|の違いは")
+_FRAME_WORDS = re.compile(r"それぞれ|どちらが|どちらの|どちらも|両方|両者|ともに|共に|各々")
 _FIRST = re.compile(r"(?:先|早く|最初)に")
 # A closing sentence that only asks to compare: 「…ですか？年月で比べてください。」
 _ONLY_COMPARE = re.compile(r"(?<=[。？?])[^。？?]{0,12}(?:比べ|比較し)て(?:ください|下さい)?$")
@@ -72,4 +74,5 @@ def _ask_of(question: str, whole: str, subject: str) -> str:
         asked = _FIRST.sub("", asked).replace("どちらが", "いつ").replace("どちら", "いつ")
     asked = _WHICH_MORE.sub("はどれくらいですか？", asked)  # 「どちらが多い」: how many each has
     asked = _HOW_DIFFER.sub("どうなっていますか", asked)  # 「どう違いますか」: what each is like
+    asked = _COMPARE_ASKED.sub("は", asked)
     return _FRAME_WORDS.sub("", asked).replace("、、", "、").strip("、 ")

@@ -11,7 +11,7 @@ def pair(question):
 def test_a_comparison_of_two_named_subjects_is_asked_of_each():
     got = pair("G7とG20の科学技術大臣会合の開催地を比べてください")
     assert (got.first, got.second) == ("G7", "G20")
-    assert got.questions == ("G7の科学技術大臣会合の開催地", "G20の科学技術大臣会合の開催地")
+    assert got.questions == ("G7の科学技術大臣会合の開催地は", "G20の科学技術大臣会合の開催地は")
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,8 @@ def test_a_comparison_of_two_named_subjects_is_asked_of_each():
     [
         ("WPIとSATREPSでは、どちらが先に始まりましたか？", "WPIでは、いつ始まりましたか？"),
         ("日本とドイツでは、化学分野の割合はどちらが高いですか？", "日本では、化学分野の割合はどれくらいですか？"),
-        ("米国と中国の科学技術政策の違いは？", "米国の科学技術政策？"),
+        ("米国と中国の科学技術政策の違いは？", "米国の科学技術政策は？"),
+        ("英国とフランスの研究予算を比べてください", "英国の研究予算は"),  # asks for an amount, as 「予算は」 does
         ("日本とEUでは、関わり方はどう違いますか？", "日本では、関わり方はどうなっていますか？"),
         ("EUと米国では、協定を先に結んだのはどちらですか？年月で比べてください。", "EUでは、協定を結んだのはいつですか？"),
     ],
@@ -48,3 +49,27 @@ def test_each_subject_gets_its_own_quote_and_citation(real_answerer):
     assert [q.citation for q in answer.quotes] == [1, 2]
     assert [c.slide for c in answer.citations] == [20, 21] and [c.rank for c in answer.citations] == [1, 2]
     assert answer.short_answer == "G7：ボローニャ、G20：ブラジル・マナウス"
+
+
+def _trace(short, quote, passage, abstained=False, start=0):
+    from qa.answer import Signals, Trace
+    from qa.results import Answer, Passage, Quote
+
+    cited = Passage(1, 0.9, "deck", "corpus/deck.txt", 3, "title", passage, start, start + len(passage))
+    answer = Answer("q", abstained, () if abstained else (Quote(quote, 1),), () if abstained else (cited,),
+                    short_answer=short, confidence=0.4 if abstained else 0.8)
+    signals = Signals(0.9, 0.9, 1.0, False, False, 0.0)
+    return Trace(answer, signals, [passage], [])
+
+
+def test_the_parts_are_merged_onto_one_list_of_citations():
+    from qa.answer import both
+
+    pair = split_pair("G7とG20の開催地を比べてください", {"g7", "g20"})
+    merged = both("q", pair, [_trace("ボローニャ", "開催場所：ボローニャ", "A"), _trace("マナウス", "開催場所：マナウス", "B", start=100)]).answer
+    assert [(q.text, q.citation) for q in merged.quotes] == [("開催場所：ボローニャ", 1), ("開催場所：マナウス", 2)]
+    assert [c.rank for c in merged.citations] == [1, 2] and merged.short_answer == "G7：ボローニャ、G20：マナウス"
+    same = both("q", pair, [_trace("39大学", "39大学", "A"), _trace("39大学", "39大学", "A")]).answer
+    assert len(same.quotes) == len(same.citations) == 1 and same.short_answer is None  # one value cannot answer both
+    half = both("q", pair, [_trace("ボローニャ", "開催場所：ボローニャ", "A"), _trace(None, "", "", abstained=True)]).answer
+    assert not half.abstained and "G20" in half.notice and half.short_answer == "G7：ボローニャ"
