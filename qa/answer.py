@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .compare import split_pair
+from .compare import merge, split_pair
 from .config import AnswerSettings, Config
 from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, question_kind, settle_type
 from .results import Answer, Passage, Quote
@@ -391,41 +391,6 @@ def second_answers(first: Read, second: Read, cfg: AnswerSettings) -> bool:
     return first.logit - second.logit <= cfg.reader_second_gap or disagree(first.cand.text, second.cand.text)
 
 
-def both(question: str, pair, parts: list[Trace]) -> Trace:
-    """One answer from the answers about each of two subjects (qa.compare.Pair): the
-    first quote of each, renumbered onto one list of citations, a notice for a subject
-    the documents say nothing about, and the confidence of the less certain part."""
-    subjects_ = (pair.first, pair.second)
-    answered = [(s, t.answer) for s, t in zip(subjects_, parts) if not t.answer.abstained]
-    citations: list[Passage] = []
-    quotes: list[Quote] = []
-    for _, answer in answered:
-        quote = answer.quotes[0]
-        cited = answer.citations[quote.citation - 1]
-        at = next((n for n, c in enumerate(citations, 1) if (c.source, c.start, c.end) == (cited.source, cited.start, cited.end)), 0)
-        if not at:
-            citations.append(replace(cited, rank=len(citations) + 1))
-            at = len(citations)
-        if all(quote.text != seen.text for seen in quotes):
-            quotes.append(replace(quote, citation=at))
-    shorts = [(s, a.short_answer) for s, a in answered if a.short_answer]
-    # No short answer when one reads the other subject's figure (「インド：日本39大学」) or
-    # repeats its own (「米国：米国が…」), or one value off one line stands for both.
-    named = [squash(s) for s in subjects_]
-    clean = (bool(shorts) and len(shorts) == len(answered) and len({a for _, a in shorts}) == len(shorts)
-             and not any(n in squash(a) for _, a in shorts for n in named))
-    missing = [s for s, t in zip(subjects_, parts) if t.answer.abstained]
-    notice = (f"資料に「{missing[0]}」についての記載は見つかりませんでした" if missing
-              else f"「{pair.first}」と「{pair.second}」について、それぞれの記載を示します")
-    merged = Answer(question, False, tuple(quotes), tuple(citations),
-                    short_answer="、".join(f"{s}：{a}" for s, a in shorts) if clean else None,
-                    confidence=min(a.confidence for _, a in answered), notice=notice)
-    one, other = parts[0].ranking, parts[1].ranking  # interleaved, for the eval's ranking metrics
-    ranking = list(dict.fromkeys(x for i in range(max(len(one), len(other))) for x in one[i:i + 1] + other[i:i + 1]))
-    first = next(t for t in parts if not t.answer.abstained)
-    return replace(first, answer=merged, ranking=ranking, candidates=parts[0].candidates + parts[1].candidates)
-
-
 class Answerer:
     def __init__(self, retriever: Retriever, config: Config | None = None, reader=None):
         self.retriever = retriever
@@ -444,14 +409,18 @@ class Answerer:
         configured `reader_role` when None. A short answer that is not the kind of thing
         asked for is settled by qa.kinds.settle_type; one the reader scored too low, or
         one that only repeats the question (qa.spans.echoes) or answers a yes-or-no
-        question (the quote does: 「…交渉を開始」), is dropped."""
+        question (the quote does: 「…交渉を開始」), is dropped. A question comparing two
+        named subjects is answered per subject and the answers merged (qa.compare)."""
         query = prepare_query(question, self.config.retrieval.max_query_chars)
         pair = split_pair(query, subjects(query))
-        if pair:
-            parts = [self._one(q, mode, docs, role) for q in pair.questions]
-            if not all(t.answer.abstained for t in parts):
-                return both(question, pair, parts)
-        return self._one(question, mode, docs, role)
+        parts = [self._one(q, mode, docs, role) for q in pair.questions] if pair else []
+        if all(t.answer.abstained for t in parts):  # also when not split
+            return self._one(question, mode, docs, role)
+        one, other = parts[0].ranking, parts[1].ranking  # interleaved, for the eval's ranking metrics
+        ranking = list(dict.fromkeys(x for i in range(max(len(one), len(other))) for x in one[i:i + 1] + other[i:i + 1]))
+        first = next(t for t in parts if not t.answer.abstained)
+        return replace(first, answer=merge(question, pair, [t.answer for t in parts]), ranking=ranking,
+                       candidates=parts[0].candidates + parts[1].candidates)
 
     def _one(self, question: str, mode: str, docs, role: str | None) -> Trace:
         query = prepare_query(question, self.config.retrieval.max_query_chars)

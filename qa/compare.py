@@ -5,8 +5,10 @@ Asked whole, the best piece is about one of them and the other goes unanswered."
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import NamedTuple
 
+from .results import Answer, Passage, Quote
 from .tokens import squash, tokenize
 
 # What marks a question about two subjects at once.
@@ -76,3 +78,34 @@ def _ask_of(question: str, whole: str, subject: str) -> str:
     asked = _HOW_DIFFER.sub("どうなっていますか", asked)  # 「どう違いますか」: what each is like
     asked = _COMPARE_ASKED.sub("は", asked)
     return _FRAME_WORDS.sub("", asked).replace("、、", "、").strip("、 ")
+
+
+def merge(question: str, pair: Pair, answers: list[Answer]) -> Answer:
+    """One answer from the answers about each subject, at least one not an abstention:
+    the first quote of each, renumbered onto one list of citations, a notice for a
+    subject the documents say nothing about, and the confidence of the less certain."""
+    names = (pair.first, pair.second)
+    answered = [(s, a) for s, a in zip(names, answers) if not a.abstained]
+    citations: list[Passage] = []
+    quotes: list[Quote] = []
+    for _, answer in answered:
+        quote = answer.quotes[0]
+        cited = answer.citations[quote.citation - 1]
+        at = next((n for n, c in enumerate(citations, 1) if (c.source, c.start, c.end) == (cited.source, cited.start, cited.end)), 0)
+        if not at:
+            citations.append(replace(cited, rank=len(citations) + 1))
+            at = len(citations)
+        if all(quote.text != seen.text for seen in quotes):
+            quotes.append(replace(quote, citation=at))
+    shorts = [(s, a.short_answer) for s, a in answered if a.short_answer]
+    # No short answer when one reads the other subject's figure (「インド：日本39大学」) or
+    # repeats its own (「米国：米国が…」), or one value off one line stands for both.
+    named = [squash(s) for s in names]
+    clean = (bool(shorts) and len(shorts) == len(answered) and len({a for _, a in shorts}) == len(shorts)
+             and not any(n in squash(a) for _, a in shorts for n in named))
+    missing = [s for s, a in zip(names, answers) if a.abstained]
+    notice = (f"資料に「{missing[0]}」についての記載は見つかりませんでした" if missing
+              else f"「{pair.first}」と「{pair.second}」について、それぞれの記載を示します")
+    return Answer(question, False, tuple(quotes), tuple(citations),
+                  short_answer="、".join(f"{s}：{a}" for s, a in shorts) if clean else None,
+                  confidence=min(a.confidence for _, a in answered), notice=notice)

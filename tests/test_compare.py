@@ -1,7 +1,8 @@
 import pytest
 
 from qa.answer import subjects
-from qa.compare import split_pair
+from qa.compare import merge, split_pair
+from qa.results import Answer, Passage, Quote
 
 
 def pair(question):
@@ -51,25 +52,20 @@ def test_each_subject_gets_its_own_quote_and_citation(real_answerer):
     assert answer.short_answer == "G7：ボローニャ、G20：ブラジル・マナウス"
 
 
-def _trace(short, quote, passage, abstained=False, start=0):
-    from qa.answer import Signals, Trace
-    from qa.results import Answer, Passage, Quote
-
+def _answer(short, quote, passage, start=0):
+    if short is None and not quote:
+        return Answer("q", True, (), (), confidence=0.6)
     cited = Passage(1, 0.9, "deck", "corpus/deck.txt", 3, "title", passage, start, start + len(passage))
-    answer = Answer("q", abstained, () if abstained else (Quote(quote, 1),), () if abstained else (cited,),
-                    short_answer=short, confidence=0.4 if abstained else 0.8)
-    signals = Signals(0.9, 0.9, 1.0, False, False, 0.0)
-    return Trace(answer, signals, [passage], [])
+    return Answer("q", False, (Quote(quote, 1),), (cited,), short_answer=short, confidence=0.8)
 
 
-def test_the_parts_are_merged_onto_one_list_of_citations():
-    from qa.answer import both
-
+def test_the_answers_are_merged_onto_one_list_of_citations():
     pair = split_pair("G7とG20の開催地を比べてください", {"g7", "g20"})
-    merged = both("q", pair, [_trace("ボローニャ", "開催場所：ボローニャ", "A"), _trace("マナウス", "開催場所：マナウス", "B", start=100)]).answer
+    merged = merge("q", pair, [_answer("ボローニャ", "開催場所：ボローニャ", "A"), _answer("マナウス", "開催場所：マナウス", "B", 100)])
     assert [(q.text, q.citation) for q in merged.quotes] == [("開催場所：ボローニャ", 1), ("開催場所：マナウス", 2)]
     assert [c.rank for c in merged.citations] == [1, 2] and merged.short_answer == "G7：ボローニャ、G20：マナウス"
-    same = both("q", pair, [_trace("39大学", "39大学", "A"), _trace("39大学", "39大学", "A")]).answer
+    same = merge("q", pair, [_answer("39大学", "39大学", "A"), _answer("39大学", "39大学", "A")])
     assert len(same.quotes) == len(same.citations) == 1 and same.short_answer is None  # one value cannot answer both
-    half = both("q", pair, [_trace("ボローニャ", "開催場所：ボローニャ", "A"), _trace(None, "", "", abstained=True)]).answer
+    half = merge("q", pair, [_answer("ボローニャ", "開催場所：ボローニャ", "A"), _answer(None, "", "")])
     assert not half.abstained and "G20" in half.notice and half.short_answer == "G7：ボローニャ"
+    assert half.confidence == 0.8  # the abstaining part's confidence is in its abstention
