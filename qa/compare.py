@@ -104,7 +104,7 @@ def merge(question: str, pair: Pair, answers: list[Answer]) -> Answer:
     clean = (bool(shorts) and len(shorts) == len(answered) and len({a for _, a in shorts}) == len(shorts)
              and not any(n in squash(a) for _, a in shorts for n in named))
     missing = [s for s, a in zip(names, answers) if a.abstained]
-    notice = (f"資料に「{missing[0]}」についての記載は見つかりませんでした" if missing
+    notice = (f"「{missing[0]}」については、資料に質問にあたる記載が見つかりませんでした" if missing
               else f"「{pair.first}」と「{pair.second}」について、それぞれの記載を示します")
     return Answer(question, False, tuple(quotes), tuple(citations),
                   short_answer="、".join(f"{s}：{a}" for s, a in shorts) if clean else None,
