@@ -83,7 +83,7 @@ def _ask_of(question: str, whole: str, subject: str) -> str:
 def merge(question: str, pair: Pair, answers: list[Answer]) -> Answer:
     """One answer from the answers about each subject, at least one not an abstention:
     the first quote of each, renumbered onto one list of citations, a notice for a
-    subject the documents say nothing about, and the confidence of the less certain."""
+    subject the documents do not answer for, and the confidence of the less certain."""
     names = (pair.first, pair.second)
     answered = [(s, a) for s, a in zip(names, answers) if not a.abstained]
     citations: list[Passage] = []
