@@ -141,14 +141,19 @@ def expansion_span(question: str, text: str) -> tuple[int, int] | None:
 # 「SATREPSって何？」, 「オープンサイエンスとは何ですか」, 「WPIの目的は？」: what is asked is the
 # piece, not a span of it
 _DEFINE = re.compile(r"^([^、。]{1,29}[^、。ぁ-ん])(とは|って|の(?:概要|目的|狙い|ねらい)は?)\s*(何|なに|なん|どんな|どういう|？|\?|$)")  # not 「…によって」
+_DEFINE_EN = re.compile(r"[Ww]hat\s+(?:is|are)\s+(?:the\s+(?:purpose|aim|goal|outline)\s+of\s+)?(?:the\s+)?"
+                        r"([A-Z][\w&-]*(?:\s+[\w&-]+){0,3})\s*\??$")  # a name: it begins with a capital
 # 「AとBのどちら」, 「賛成か、反対か」: the answer is one of the question's own words
 _CHOICE = re.compile(r"どちら|どっち|中で|うち|いずれ|どれ|番目|か、|なの、|比較|最も|もっと|より")
 
 
 def defined(question: str) -> str:
     """The term a definition question asks about (「SATREPS」 of 「SATREPSって何？」, of its
-    outline or purpose: 「WPIの目的は？」), or "":
-    a name, not a phrase (「本種の臓器とは何ですか」 asks for an organ)."""
+    outline or purpose: 「WPIの目的は？」, 'What is SATREPS?'), or "":
+    a name, not a phrase (「本種の臓器とは何ですか」 asks for an organ, 'What is the budget?' a figure)."""
+    english = _DEFINE_EN.match(question.strip())
+    if english:
+        return english.group(1)
     m = _DEFINE.match(question.strip())
     term = m.group(1).strip() if m and not _EXPAND_ASKED.search(question) else ""
     return term if len(term) <= 20 and not re.search(r"[のがをにではとも]", term) else ""

@@ -330,7 +330,8 @@ def test_definition_and_acronym_questions(real_answerer):
     assert definition.short_answer is None and "地球規模課題対応国際科学技術協力プログラム" in definition.answer
     # the line under the heading that is about the term, not a line that only mentions it
     assert real_answerer.ask("Horizon Europeとは何ですか").quotes[0].text.startswith("EUによる研究開発支援プログラム")
-    for question in ("WPIとは何ですか", "WPIの目的は？"):  # not the 拠点規模 row, with 「7～10人程度」 in bold
+    assert "地球規模課題対応国際科学技術協力プログラム" in real_answerer.ask("What is SATREPS?").answer  # not a row of its table
+    for question in ("WPIとは何ですか", "WPIの目的は？", "What is WPI?"):  # not the 拠点規模 row, with 「7～10人程度」 in bold
         assert real_answerer.ask(question).quotes[0].text.startswith("大学等への集中的な支援")
 
 

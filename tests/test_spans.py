@@ -132,6 +132,11 @@ def test_expansion_span(question, text, short):
         ("WPIとは何の略ですか？", ""),  # asks for the full name, a span
         ("本種の臓器とは何ですか？", ""),  # a phrase: asks for an organ
         ("海外からの働きかけによってどんな心配がありますか？", ""),  # 「よって」 is no 「って」
+        ("What is SATREPS?", "SATREPS"),
+        ("What is the purpose of Horizon Europe?", "Horizon Europe"),
+        ("What is the STS forum?", "STS forum"),
+        ("What is the budget?", ""),  # a figure, not a name
+        ("What is Japan's rank in chemistry?", ""),
     ],
 )
 def test_defined(question, term):
