@@ -12,11 +12,11 @@ from .results import Answer, Passage, Quote
 from .tokens import squash, tokenize
 
 # What marks a question about two subjects at once.
-_FRAME = re.compile(r"比べ|比較|どちら|違い|それぞれ|両方|両者|共通|ともに|共に|各々")
+_FRAME = re.compile(r"比べ|比較|どちら|違い|それぞれ|両方|両者|共通|各々")  # not 「ともに」: 「日本とEUがともに」 is one thing done together
 # The frame's words, dropped from the question asked of each subject; 「…の予算を比べて」
 # becomes 「…の予算は」, which asks for an amount as plainly as 「英国の予算は？」 does.
 _COMPARE_ASKED = re.compile(r"を(?:比べ|比較し)て(?:ください|下さい)?|の違いは")
-_FRAME_WORDS = re.compile(r"それぞれ|どちらが|どちらの|どちらも|両方|両者|ともに|共に|各々")
+_FRAME_WORDS = re.compile(r"それぞれ|どちらが|どちらの|どちらも|両方|両者|各々")
 _FIRST = re.compile(r"(?:先|早く|最初)に")
 # A closing sentence that only asks to compare: 「…ですか？年月で比べてください。」
 _ONLY_COMPARE = re.compile(r"(?<=[。？?])[^。？?]{0,12}(?:比べ|比較し)て(?:ください|下さい)?$")

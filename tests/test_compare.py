@@ -37,6 +37,7 @@ def test_the_comparing_words_become_a_plain_question(question, asked):
         "量子分野とフュージョン分野ではそれぞれどんな動きがありましたか？",  # common nouns, not names
         "フランスの複数年研究計画法とフランス2030の予算をそれぞれ教えてください",  # one row answers both
         "中国・ロシアとの協力と英国との関係をそれぞれどう位置づけていますか？",  # と is not between the names
+        "日本とEUがともに進めている分野は何ですか？",  # one thing done together
     ],
 )
 def test_other_questions_are_left_whole(question):
