@@ -412,7 +412,7 @@ class Answerer:
         question (the quote does: 「…交渉を開始」), is dropped. A question comparing two
         named subjects is answered per subject and the answers merged (qa.compare)."""
         query = prepare_query(question, self.config.retrieval.max_query_chars)
-        pair = split_pair(query, subjects(query))
+        pair = split_pair(query, subjects)
         parts = [self._one(q, mode, docs, role) for q in pair.questions] if pair else []
         if all(t.answer.abstained for t in parts):  # also when not split
             return self._one(question, mode, docs, role)

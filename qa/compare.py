@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from .results import Answer, Passage, Quote
 from .tokens import squash, tokenize
 
-# What marks a question about two subjects at once.
-_FRAME = re.compile(r"比べ|比較|どちら|違い|それぞれ|両方|両者|共通|各々")  # not 「ともに」: 「日本とEUがともに」 is one thing done together
+# What marks a question about two subjects at once; not 「ともに」: 「日本とEUがともに」 is one
+# thing done together.
+_FRAME = re.compile(r"比べ|比較|どちら|違い|それぞれ|両方|両者|共通|各々")
 # The frame's words, dropped from the question asked of each subject; 「…の予算を比べて」
 # becomes 「…の予算は」, which asks for an amount as plainly as 「英国の予算は？」 does.
 _COMPARE_ASKED = re.compile(r"を(?:比べ|比較し)て(?:ください|下さい)?|の違いは")
@@ -31,11 +32,14 @@ class Pair(NamedTuple):
     questions: tuple[str, str]  # the question asked of each
 
 
-def split_pair(question: str, names: set[str]) -> Pair | None:
-    """The two subjects of 「AとBの…」 with a question for each, when A and B are both
-    among the question's `names` (squashed, as qa.answer.subjects gives them) and the
-    question compares them or asks of each; else None."""
-    if not _FRAME.search(question) or len(names) < 2:
+def split_pair(question: str, names_of: Callable[[str], set[str]]) -> Pair | None:
+    """The two subjects of 「AとBの…」 with a question for each, when the question
+    compares them or asks of each and A and B are both among its names (`names_of`,
+    e.g. qa.answer.subjects, squashed; only called for a question that compares); else None."""
+    if not _FRAME.search(question):
+        return None
+    names = names_of(question)
+    if len(names) < 2:
         return None
     tokens = tokenize(question)
     for i, tok in enumerate(tokens):
@@ -72,7 +76,8 @@ def _named(phrase: str, names: set[str]) -> bool:
 def _ask_of(question: str, whole: str, subject: str) -> str:
     asked = question.replace(whole, subject, 1)
     asked = _ONLY_COMPARE.sub("", asked.rstrip("。"))  # 「…ですか？年月で比べてください。」
-    if "どちら" in asked and _FIRST.search(asked):  # 「どちらが先に始まった」「先に始めたのはどちら」: when each began
+    # 「どちらが先に始まった」, 「先に始めたのはどちら」: when each began
+    if "どちら" in asked and _FIRST.search(asked):
         asked = _FIRST.sub("", asked).replace("どちらが", "いつ").replace("どちら", "いつ")
     asked = _WHICH_MORE.sub("はどれくらいですか？", asked)  # 「どちらが多い」: how many each has
     asked = _HOW_DIFFER.sub("どうなっていますか", asked)  # 「どう違いますか」: what each is like

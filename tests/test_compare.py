@@ -6,7 +6,7 @@ from qa.results import Answer, Passage, Quote
 
 
 def pair(question):
-    return split_pair(question, subjects(question))
+    return split_pair(question, subjects)
 
 
 def test_a_comparison_of_two_named_subjects_is_asked_of_each():
@@ -61,7 +61,7 @@ def _answer(short, quote, passage, start=0):
 
 
 def test_the_answers_are_merged_onto_one_list_of_citations():
-    pair = split_pair("G7とG20の開催地を比べてください", {"g7", "g20"})
+    pair = split_pair("G7とG20の開催地を比べてください", lambda _: {"g7", "g20"})
     merged = merge("q", pair, [_answer("ボローニャ", "開催場所：ボローニャ", "A"), _answer("マナウス", "開催場所：マナウス", "B", 100)])
     assert [(q.text, q.citation) for q in merged.quotes] == [("開催場所：ボローニャ", 1), ("開催場所：マナウス", 2)]
     assert [c.rank for c in merged.citations] == [1, 2] and merged.short_answer == "G7：ボローニャ、G20：マナウス"
