@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from itertools import zip_longest
 
 import numpy as np
 
@@ -413,17 +414,16 @@ class Answerer:
         named subjects is answered per subject and the answers merged (qa.compare)."""
         query = prepare_query(question, self.config.retrieval.max_query_chars)
         pair = split_pair(query, subjects)
-        parts = [self._one(q, mode, docs, role) for q in pair.questions] if pair else []
+        parts = [self._one(q, q, mode, docs, role) for q in pair.questions] if pair else []  # made of the tidied query
         if all(t.answer.abstained for t in parts):  # also when not split
-            return self._one(question, mode, docs, role)
-        one, other = parts[0].ranking, parts[1].ranking  # interleaved, for the eval's ranking metrics
-        ranking = list(dict.fromkeys(x for i in range(max(len(one), len(other))) for x in one[i:i + 1] + other[i:i + 1]))
+            return self._one(question, query, mode, docs, role)
+        both = zip_longest(parts[0].ranking, parts[1].ranking)  # interleaved, for the eval's ranking metrics
+        ranking = list(dict.fromkeys(x for two in both for x in two if x is not None))
         first = next(t for t in parts if not t.answer.abstained)
         return replace(first, answer=merge(question, pair, [t.answer for t in parts]), ranking=ranking,
                        candidates=parts[0].candidates + parts[1].candidates)
 
-    def _one(self, question: str, mode: str, docs, role: str | None) -> Trace:
-        query = prepare_query(question, self.config.retrieval.max_query_chars)
+    def _one(self, question: str, query: str, mode: str, docs, role: str | None) -> Trace:
         found = self._trace(question, query, mode, docs, role)
         settled = settle_type(query, found.answer)
         if settled is found.answer:
