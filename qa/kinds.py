@@ -14,9 +14,11 @@ from .tokens import is_country, normalize, squash, tokenize
 
 _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")  # 「2年間」, 「5か月」
 # A count or amount asked by its noun at the end of a question (「参加者数は？」, 「予算はどのくらい」),
-# not which of several things (「どちらが多い」, 「費用はどこから出た」, 「費用は何」).
-_ASKED_LAST = r"(?:は|って)(?![^、。]*(?:どこ|誰|どれ|どの|どちら|どっち))[^、。]{0,12}$"
-_COUNT_NOUN = r"[一-龥ァ-ヴー]数" + _ASKED_LAST
+# not which of several things (「どちらが多い」, 「費用はどこから出た」, 「費用は何」) nor how it
+# changes (「数はどう変化」); also asked as an object (「国の数を教えてください」).
+_ASKED_LAST = r"(?:は|って)(?![^、。]*(?:どこ|誰|どれ|どの|どちら|どっち|どう[変なし]))[^、。]{0,12}。?$"
+_ASKED_OBJECT = r"を(?:教えて|答えて|示して)[^、。]{0,8}。?$"
+_COUNT_NOUN = rf"[一-龥ァ-ヴー]の?数(?:{_ASKED_LAST}|{_ASKED_OBJECT})"
 _AMOUNT_NOUN = r"(?:総額|予算|費用|経費|研究費|投資額|価格|値段)(?!\S*何(?!円))" + _ASKED_LAST
 _SHARE_NOUN = r"(?:割合|比率|シェア)" + _ASKED_LAST  # 「国際共著論文の割合は？」, not 「割合が最も高い国は」
 _CODE_NOUN = r"番号" + _ASKED_LAST  # 「相談窓口の電話番号は？」
@@ -128,9 +130,13 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
     if pattern.search(text[span[0]: span[1]]):
         counted = asked_value(question) if _counter_asked(question) else None  # 「第何回」: only values counting 回
         return _best_named(question, text, counted if counted and counted.search(text) else pattern, span)
-    codes = [m.span() for m in _NAMED_NUMBER.finditer(text)]  # 「[100]」 of a session is no value
-    values = [m.span() for m in pattern.finditer(text) if not any(a <= m.start() < b for a, b in codes)]
-    return _nearest(values, span) or span
+    return _nearest([m.span() for m in _unnamed(pattern, text)], span) or span
+
+
+def _unnamed(pattern: re.Pattern, text: str) -> list[re.Match]:
+    """The values `pattern` finds in `text`, but for those in names or codes (「F-1」, 「[100]」 of a session)."""
+    codes = [m.span() for m in _NAMED_NUMBER.finditer(text)]
+    return [m for m in pattern.finditer(text) if not any(a <= m.start() < b for a, b in codes)]
 
 
 def _lead(text: str, start: int, after: int) -> str:
@@ -164,7 +170,7 @@ def _best_named(question: str, text: str, pattern: re.Pattern, span: tuple[int, 
     何分野」 reads 「カーボンニュートラル技術 (17分野)」, not the 「(12分野)」 after 「国家戦略技術」;
     「いくつの組織」 keeps 「78の組織」 over the 「52カ国」 after 「合計」."""
     asked = squash(question)
-    values = [m for m in pattern.finditer(text) if not _ordinal(text, m.start())]  # not 「第3回…」
+    values = [m for m in _unnamed(pattern, text) if not _ordinal(text, m.start())]  # not 「第3回…」
     ends = [0] + [m.end() for m in values]
     named = {m.span(): _named_by(asked, _lead(text, m.start(), end), _trail(text, m.end())) for m, end in zip(values, ends)}
     mine = max((n for (a, b), n in named.items() if a < span[1] and span[0] < b), default=None)
@@ -188,7 +194,7 @@ _COUNTERS = {"か国": "国", "カ国": "国", "ヶ国": "国", "人": "人", "�
              "つ": "個", "位": "位", "倍": "倍", "校": "校", "機関": "機関", "分野": "分野", "拠点": "拠点", "量子ビット": "量子ビット"}
 _COUNTER = "|".join(sorted(_COUNTERS, key=len, reverse=True))
 _COUNT_ASKED = re.compile(rf"何\s*({_COUNTER})(?![かも])")  # not 「何回か」 (several times)
-_COUNTED_NOUN = re.compile(rf"({_COUNTER}|者|員)数" + _ASKED_LAST)  # 「拠点数は」, 「参加者数は」
+_COUNTED_NOUN = re.compile(rf"({_COUNTER}|者|員|国)の?数(?:{_ASKED_LAST}|{_ASKED_OBJECT})")  # 「拠点数は」, 「参加国の数は」
 _NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]|{_COUNT_NOUN}|{_AMOUNT_NOUN}|{_SHARE_NOUN}|{_CODE_NOUN}")
 _NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
 _COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
@@ -197,6 +203,9 @@ _ORDINAL = re.compile(rf"第\s*(?:{_NUMERAL})+")
 # (「2021～2027年」 is a programme's period); not 「何年から何年まで」.
 _EVENT_ASKED = re.compile(r"^(?!.*(から|まで|期間)).*(署名|締結|採択|設立|創立|創設|発足|設置|発表|公表|制定|改定|合意|開始|始ま|始め"
                           r"|調印|批准|成立|施行)")
+# 「何年にスタート」 asks when, and 「1年間」 is how long; 「何年続いた」, 「何日後」 ask how long
+_ONLY_DURATION = re.compile(r"(?:約|およそ|最大|最長)?[0-9]+(?:年間|か月|ヶ月|カ月|週間|日間)(?:以上|以内|程度|ほど)?")
+_LENGTH_ASKED = re.compile(r"続|わた|後|間|かか")
 _PERIOD_ASKED = re.compile(r"いつから\S*いつまで|何年から\S*何年まで|期間(はいつ|は[？?]?$|を教)|いつの期間|what period|from when", re.I)
 _YEAR_RANGE = re.compile(r"\d{4}\s*年?\s*(?:～|~|〜|-|－|―|から)\s*(?:\d{2,4}\s*年|(?:19|20)\d{2}(?!\d))")  # 「仙台防災枠組2015-2030」
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
@@ -205,9 +214,9 @@ _WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|
                         r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
 
 
-# A number that is part of a name counts nothing: 「G20」, 「COP28」 (「200nm」 is a number,
+# A number that is part of a name counts nothing: 「G20」, 「COP28」, 「F-1」, spaced 「G 7」 (「200nm」 is a number,
 # and so is a share named 「Top10%」), nor does a session's code: 「全体会議 [100]」
-_NAMED_NUMBER = re.compile(r"[A-Za-z]+[0-9]+(?![0-9.]*\s*%)[A-Za-z]*|\[\s*[0-9]+\s*\]")
+_NAMED_NUMBER = re.compile(r"[A-Za-z]+[-‐]?[0-9]+(?![0-9.]*\s*%)[A-Za-z]*|(?<![A-Za-z])[A-Z]\s(?:[0-9]\s?)*[0-9]|\[\s*[0-9]+\s*\]")
 
 
 def _cardinal(question: str, counted: str | None, text: str) -> str:
@@ -236,7 +245,7 @@ def _counter_asked(question: str) -> str | None:
     m = _COUNTED_NOUN.search(question) or _COUNTED_SUBJECT.search(question)
     if not m:
         return None
-    return "人" if m.group(1) in ("者", "員") else m.group(1)
+    return {"者": "人", "員": "人", "国": "か国"}.get(m.group(1), m.group(1))
 
 
 # 「どの国際的な枠組み」 asks for no country: 国 there begins a longer word
@@ -291,6 +300,9 @@ def type_clash(question: str, short: str | None) -> str | None:
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{shown}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は時期ではありません"
+    if (_WHEN_ASKED.search(question) and not (_DURATION_ASKED.search(question) or _LENGTH_ASKED.search(question))
+            and _ONLY_DURATION.fullmatch(squash(text))):
+        return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は期間です"
     if _WHEN_ASKED.search(question) and _EVENT_ASKED.search(question) and _YEAR_RANGE.search(text):
         return f"質問はできごとの時期を尋ねていますが、資料の該当しそうな箇所にあるのは期間「{shown}」です"
     if (_WHERE_WHO.search(question) and not _NUMBER_TOO.search(question)

@@ -31,6 +31,8 @@ from qa.results import Answer, Quote
         ("会議は何時間続きましたか", "other"),
         ("どの機関で決められますか", "body"),
         ("STSフォーラムの参加者数は？", "count"),  # a count asked by its noun
+        ("ERIAに加わっている国の数を教えてください", "count"),  # or by 「Xの数」, asked as an object
+        ("血小板の数はどう変化しますか？", "other"),  # how it changes, not how many
         ("論文数と特許数はどちらが多いですか？", "other"),  # asks which, not how many
         ("ドイツの研究費の総額は？", "amount"),  # an amount asked by its noun
         ("費用はどこから出ましたか？", "other"),
@@ -74,6 +76,8 @@ def test_question_kind(question, kind):
         ("柱の一つにはいくつのクラスタがありますか？", "柱の1つ「課題」において、健康、環境等の6つのクラスタを設置", "6つ",
          "6つ"),  # 「柱の」 is no name
         ("招待国はいくつですか？", "・ G20：ブラジル（議長国）、インド", "20", "G20"),  # read inside a name: the name
+        ("QDGには何か国が参加していますか", "● G 7プリア・サミットで立ち上げ", "7", "G 7"),  # a name spaced as on a slide
+        ("F-1ロケットエンジンの数は?", "第1段S-ICに5基のF-1ロケットエンジンを搭載", "5基", "5基"),  # 「F-1」 counts nothing
         ("参加国はいくつですか？", "【開催時期、場所】2023/3/24、ワシントンDC", "ワシントンDC", "ワシントンDC"),  # 24 is a day
         ("仙台防災枠組は何年から何年までですか？", "「仙台防災枠組2015-2030」を策定、2015年第3回国連防災世界会議で採択",
          "2015年", "2015-2030"),  # the period nearby, though the reader read another year
@@ -120,6 +124,10 @@ def test_kind_span(question, text, read, short):
         ("何回のカンヌ国際映画祭で発表されましたか。", "第62回", False),
         ("EUの研究セキュリティ勧告はいつ採択されましたか？", "2021～2027年", True),  # a period dates no one-off event
         ("OECDの勧告はいつ改定されましたか？", "2021年", False),
+        ("交流事業は何年にスタートしましたか？", "最大1年間", True),  # how long, for when
+        ("派遣先に何年とどまれますか？", "2年間", False),  # how long, asked
+        ("結婚生活は何年続いた？", "14年間", False),
+        ("卵は何日後に孵化するの？", "約3週間", False),
         ("何年から何年までの戦争により成立したのですか？", "1701年から1714年", False),  # a period asked for
         ("G20の会合はいつ開催されましたか？", "2024年9月18日～19日", False),
         ("仙台防災枠組はいつ採択されましたか？", "2015-2030", True),  # a period without 年 is one too
@@ -136,6 +144,10 @@ def test_kind_span(question, text, read, short):
         ("どこまで削減する意向ですか？", "約23%", False),
         ("どこで何人が参加しましたか？", "300人", False),  # asks a number too
         ("G20会合の招待国はいくつですか？", "G20", True),  # a name's number counts nothing
+        ("参加国の数は？", "G 2 0", True),  # spaced as on a slide, too
+        ("参加国の数は？", "日本", True),  # 「国の数」 counts countries
+        ("参加国の数は？", "38か国", False),
+        ("何件ありますか？", "In 2024", False),  # a word before a number names nothing; a lone capital does
         ("何か国から何人が参加しましたか？", "[100]", True),  # nor a session's code
         ("いくつのグローバルターゲットがありますか？", "4万人", True),  # people, not targets
         ("いくつのグローバルターゲットがありますか？", "7つ", False),
