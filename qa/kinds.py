@@ -96,6 +96,9 @@ def question_kind(question: str) -> str:
 
 
 _NUM = r"約?[0-9][0-9,.]*\s*"
+# A point in time: 2024年9月, 2025.5.22, 令和6年, 4月28日
+_POINT = (r"(19|20)[0-9]{2}\s*([年./]\s*[0-9]{1,2}\s*[月./]?(\s*[0-9]{1,2}\s*日?)?|年度?)"
+          r"|(令和|平成)\s*([0-9]+|元)\s*年度?(\s*[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?)?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?")
 # What a short answer of a strict kind looks like, to find one in the quote when the reader's isn't.
 _VALUES = {
     "amount": re.compile(_NUM + r"(兆|億|万|千)*\s*(円|ドル|ユーロ|ウォン|元|ポンド)"),
@@ -104,9 +107,7 @@ _VALUES = {
                         # a bare number, not a date or part of one
                         r"|(?<![0-9A-Za-z/:：])約?(?!(19|20)[0-9]{2})[0-9][0-9,.]*(?![0-9,.]*\s*[年月日/:：])"  # not G20, 3/24,
                         r"(?![0-9,.]*\s*(兆|億|万|千)?\s*(円|ドル|ユーロ|ウォン|元|ポンド))"),  # 10:00 nor 40億ドル
-    "date": re.compile(r"(19|20)[0-9]{2}\s*([年./]\s*[0-9]{1,2}\s*[月./]?(\s*[0-9]{1,2}\s*日?)?|年度?)"
-                       r"|(令和|平成)\s*([0-9]+|元)\s*年度?(\s*[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?)?|[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
-                       r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
+    "date": re.compile(_POINT + r"|[0-9]+\s*(年間|か月|ヶ月|カ月)"),  # 何年 may ask how long
     "duration": _DURATION,
     "clock": re.compile(r"(午前|午後)?\s*[0-9]{1,2}\s*(:\s*[0-9]{2}|時\s*([0-9]{1,2}\s*分|半)?)"),
 }
@@ -121,7 +122,7 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
         period = next((p for p in periods if p[0] < span[1] and span[0] < p[1]), None) or _nearest(periods, span)
         if period:
             return period
-    pattern = _VALUES.get(question_kind(question))
+    pattern = _POINT_IN_TIME if _asks_when(question) else _VALUES.get(question_kind(question))
     if span is None or pattern is None:
         return span
     name = next((m.span() for m in _NAMED_NUMBER.finditer(text) if m.start() <= span[0] and span[1] <= m.end()), None)
@@ -203,9 +204,15 @@ _ORDINAL = re.compile(rf"第\s*(?:{_NUMERAL})+")
 # (「2021～2027年」 is a programme's period); not 「何年から何年まで」.
 _EVENT_ASKED = re.compile(r"^(?!.*(から|まで|期間)).*(署名|締結|採択|設立|創立|創設|発足|設置|発表|公表|制定|改定|合意|開始|始ま|始め"
                           r"|調印|批准|成立|施行)")
-# 「何年にスタート」 asks when, and 「1年間」 is how long; 「何年続いた」, 「何日後」 ask how long
+# 「何年にスタート」 asks when, and 「1年間」 is how long; 「何年続いた」, 「何日後」, 「何年に短縮」 ask how long
 _ONLY_DURATION = re.compile(r"(?:約|およそ|最大|最長)?[0-9]+(?:年間|か月|ヶ月|カ月|週間|日間)(?:以上|以内|程度|ほど)?")
-_LENGTH_ASKED = re.compile(r"続|わた|後|間|かか")
+_LENGTH_ASKED = re.compile(r"続|わた|後|間|かか|短縮|延長")
+_POINT_IN_TIME = re.compile(_POINT)
+
+
+def _asks_when(question: str) -> bool:
+    """Whether the question asks when (「何年に」, 「いつ」), not how long (「何年続いた」)."""
+    return bool(_WHEN_ASKED.search(question)) and not (_DURATION_ASKED.search(question) or _LENGTH_ASKED.search(question))
 _PERIOD_ASKED = re.compile(r"いつから\S*いつまで|何年から\S*何年まで|期間(はいつ|は[？?]?$|を教)|いつの期間|what period|from when", re.I)
 _YEAR_RANGE = re.compile(r"\d{4}\s*年?\s*(?:～|~|〜|-|－|―|から)\s*(?:\d{2,4}\s*年|(?:19|20)\d{2}(?!\d))")  # 「仙台防災枠組2015-2030」
 _WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
@@ -300,8 +307,7 @@ def type_clash(question: str, short: str | None) -> str | None:
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{shown}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は時期ではありません"
-    if (_WHEN_ASKED.search(question) and not (_DURATION_ASKED.search(question) or _LENGTH_ASKED.search(question))
-            and _ONLY_DURATION.fullmatch(squash(text))):
+    if _asks_when(question) and _ONLY_DURATION.fullmatch(squash(text)):
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は期間です"
     if _WHEN_ASKED.search(question) and _EVENT_ASKED.search(question) and _YEAR_RANGE.search(text):
         return f"質問はできごとの時期を尋ねていますが、資料の該当しそうな箇所にあるのは期間「{shown}」です"
@@ -334,7 +340,7 @@ def asked_value(question: str) -> re.Pattern | None:
     if _DURATION_ASKED.search(question):
         return _VALUES["duration"]
     if _WHEN_ASKED.search(question):
-        return _VALUES["date"]
+        return _POINT_IN_TIME if _asks_when(question) else _VALUES["date"]
     if _NUMBER_ASKED.search(question):
         return _VALUES.get(question_kind(question))
     return None

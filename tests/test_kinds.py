@@ -78,6 +78,8 @@ def test_question_kind(question, kind):
         ("招待国はいくつですか？", "・ G20：ブラジル（議長国）、インド", "20", "G20"),  # read inside a name: the name
         ("QDGには何か国が参加していますか", "● G 7プリア・サミットで立ち上げ", "7", "G 7"),  # a name spaced as on a slide
         ("F-1ロケットエンジンの数は?", "第1段S-ICに5基のF-1ロケットエンジンを搭載", "5基", "5基"),  # 「F-1」 counts nothing
+        ("マヌエルが帝位についたのは、何年のことですか?", "1391年に皇帝が没すると、マヌエルは帰還し帝位に就いた。マヌエルの帰還後に7か月の間",
+         "1391年", "1391年"),  # when, not how long: a duration does not compete
         ("参加国はいくつですか？", "【開催時期、場所】2023/3/24、ワシントンDC", "ワシントンDC", "ワシントンDC"),  # 24 is a day
         ("仙台防災枠組は何年から何年までですか？", "「仙台防災枠組2015-2030」を策定、2015年第3回国連防災世界会議で採択",
          "2015年", "2015-2030"),  # the period nearby, though the reader read another year
