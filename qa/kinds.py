@@ -122,7 +122,7 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
         period = next((p for p in periods if p[0] < span[1] and span[0] < p[1]), None) or _nearest(periods, span)
         if period:
             return period
-    pattern = _POINT_IN_TIME if _asks_when(question) else _VALUES.get(question_kind(question))
+    pattern = _when_values(question) if _asks_when(question) else _VALUES.get(question_kind(question))
     if span is None or pattern is None:
         return span
     name = next((m.span() for m in _NAMED_NUMBER.finditer(text) if m.start() <= span[0] and span[1] <= m.end()), None)
@@ -208,6 +208,15 @@ _EVENT_ASKED = re.compile(r"^(?!.*(から|まで|期間)).*(署名|締結|採択
 _ONLY_DURATION = re.compile(r"(?:約|およそ|最大|最長)?[0-9]+(?:年間|か月|ヶ月|カ月|週間|日間)(?:以上|以内|程度|ほど)?")
 _LENGTH_ASKED = re.compile(r"続|わた|後|間|かか|短縮|延長")
 _POINT_IN_TIME = re.compile(_POINT)
+# 「何月何日」 asks for a month (all 405 such JaQuAD questions have one in their answer)
+_MONTH_ASKED = re.compile(r"何\s*月")
+_WITH_MONTH = re.compile(r"((19|20)[0-9]{2}\s*年\s*)?[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
+                         r"|((19|20)[0-9]{2}\s*[./]\s*)?[0-9]{1,2}\s*[./]\s*[0-9]{1,2}")
+
+
+def _when_values(question: str) -> re.Pattern:
+    """What answers a question asking when: a date with its month for 「何月」, else any point in time."""
+    return _WITH_MONTH if _MONTH_ASKED.search(question) else _POINT_IN_TIME
 
 
 def _asks_when(question: str) -> bool:
@@ -307,6 +316,8 @@ def type_clash(question: str, short: str | None) -> str | None:
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{shown}」です"
     if _WHEN_ASKED.search(question) and not _WHEN_LIKE.search(text):
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は時期ではありません"
+    if _MONTH_ASKED.search(question) and not _WITH_MONTH.search(text):
+        return f"質問は月日を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」には月がありません"
     if _asks_when(question) and _ONLY_DURATION.fullmatch(squash(text)):
         return f"質問は時期を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は期間です"
     if _WHEN_ASKED.search(question) and _EVENT_ASKED.search(question) and _YEAR_RANGE.search(text):
@@ -340,7 +351,7 @@ def asked_value(question: str) -> re.Pattern | None:
     if _DURATION_ASKED.search(question):
         return _VALUES["duration"]
     if _WHEN_ASKED.search(question):
-        return _POINT_IN_TIME if _asks_when(question) else _VALUES["date"]
+        return _when_values(question) if _asks_when(question) else _VALUES["date"]
     if _NUMBER_ASKED.search(question):
         return _VALUES.get(question_kind(question))
     return None

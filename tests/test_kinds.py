@@ -78,6 +78,7 @@ def test_question_kind(question, kind):
         ("招待国はいくつですか？", "・ G20：ブラジル（議長国）、インド", "20", "G20"),  # read inside a name: the name
         ("QDGには何か国が参加していますか", "● G 7プリア・サミットで立ち上げ", "7", "G 7"),  # a name spaced as on a slide
         ("F-1ロケットエンジンの数は?", "第1段S-ICに5基のF-1ロケットエンジンを搭載", "5基", "5基"),  # 「F-1」 counts nothing
+        ("分科会は何月何日でしたか？", "2024年の世界 -- 10月7日 14:20 分科会", "2024年", "10月7日"),  # the date with a month
         ("マヌエルが帝位についたのは、何年のことですか?", "1391年に皇帝が没すると、マヌエルは帰還し帝位に就いた。マヌエルの帰還後に7か月の間",
          "1391年", "1391年"),  # when, not how long: a duration does not compete
         ("参加国はいくつですか？", "【開催時期、場所】2023/3/24、ワシントンDC", "ワシントンDC", "ワシントンDC"),  # 24 is a day
@@ -127,6 +128,9 @@ def test_kind_span(question, text, read, short):
         ("EUの研究セキュリティ勧告はいつ採択されましたか？", "2021～2027年", True),  # a period dates no one-off event
         ("OECDの勧告はいつ改定されましたか？", "2021年", False),
         ("交流事業は何年にスタートしましたか？", "最大1年間", True),  # how long, for when
+        ("分科会が行われたのは何月何日ですか？", "2024年", True),  # no month, for 「何月」
+        ("分科会が行われたのは何月何日ですか？", "10月7日", False),
+        ("分科会が行われたのは何月何日ですか？", "2024/10/7", False),
         ("派遣先に何年とどまれますか？", "2年間", False),  # how long, asked
         ("結婚生活は何年続いた？", "14年間", False),
         ("卵は何日後に孵化するの？", "約3週間", False),
