@@ -204,14 +204,22 @@ _ORDINAL = re.compile(rf"第\s*(?:{_NUMERAL})+")
 # (「2021～2027年」 is a programme's period); not 「何年から何年まで」.
 _EVENT_ASKED = re.compile(r"^(?!.*(から|まで|期間)).*(署名|締結|採択|設立|創立|創設|発足|設置|発表|公表|制定|改定|合意|開始|始ま|始め"
                           r"|調印|批准|成立|施行)")
+_PERIOD_ASKED = re.compile(r"いつから\S*いつまで|何年から\S*何年まで|期間(はいつ|は[？?]?$|を教)|いつの期間|what period|from when", re.I)
+_YEAR_RANGE = re.compile(r"\d{4}\s*年?\s*(?:～|~|〜|-|－|―|から)\s*(?:\d{2,4}\s*年|(?:19|20)\d{2}(?!\d))")  # 「仙台防災枠組2015-2030」
+_WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
+_WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
+                        r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"
+                        r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
+
+
 # 「何年にスタート」 asks when, and 「1年間」 is how long; 「何年続いた」, 「何日後」, 「何年に短縮」 ask how long
 _ONLY_DURATION = re.compile(r"(?:約|およそ|最大|最長)?[0-9]+(?:年間|か月|ヶ月|カ月|週間|日間)(?:以上|以内|程度|ほど)?")
 _LENGTH_ASKED = re.compile(r"続|わた|後|間|かか|短縮|延長")
 _POINT_IN_TIME = re.compile(_POINT)
 # 「何月何日」 asks for a month (all 405 such JaQuAD questions have one in their answer)
 _MONTH_ASKED = re.compile(r"何\s*月")
-_WITH_MONTH = re.compile(r"((19|20)[0-9]{2}\s*年\s*)?[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"
-                         r"|((19|20)[0-9]{2}\s*[./]\s*)?[0-9]{1,2}\s*[./]\s*[0-9]{1,2}")
+_WITH_MONTH = re.compile(r"((19|20)[0-9]{2}\s*年\s*)?[0-9]{1,2}\s*月(\s*[0-9]{1,2}\s*日)?"  # 2024年10月7日, 10月
+                         r"|((19|20)[0-9]{2}\s*/\s*)?[0-9]{1,2}\s*/\s*[0-9]{1,2}|(19|20)[0-9]{2}\s*\.\s*[0-9]{1,2}\s*\.\s*[0-9]{1,2}")
 
 
 def _when_values(question: str) -> re.Pattern:
@@ -222,12 +230,6 @@ def _when_values(question: str) -> re.Pattern:
 def _asks_when(question: str) -> bool:
     """Whether the question asks when (「何年に」, 「いつ」), not how long (「何年続いた」)."""
     return bool(_WHEN_ASKED.search(question)) and not (_DURATION_ASKED.search(question) or _LENGTH_ASKED.search(question))
-_PERIOD_ASKED = re.compile(r"いつから\S*いつまで|何年から\S*何年まで|期間(はいつ|は[？?]?$|を教)|いつの期間|what period|from when", re.I)
-_YEAR_RANGE = re.compile(r"\d{4}\s*年?\s*(?:～|~|〜|-|－|―|から)\s*(?:\d{2,4}\s*年|(?:19|20)\d{2}(?!\d))")  # 「仙台防災枠組2015-2030」
-_WHEN_ASKED = re.compile(r"(?<![つ思強])いつ(?![もかきな])|何\s*[年月日](?![か間])")
-_WHEN_LIKE = re.compile(r"[0-9一二三四五六七八九十]|時代|世紀|紀|頃|ごろ|時期|期|以降|以前|当初|末|初頭|前半|後半|[春夏秋冬雨乾]季?"
-                        r"|明治|大正|昭和|平成|令和|元年|[昨今去来毎翌前同]年|[昨今先来毎翌]月|[昨今明毎翌前同当]日|曜日|近世|近代|古代|中世|現代"
-                        r"|とき|場合|時|後|前|中|間|朝|夜|昼|晩|週")
 
 
 # A number that is part of a name counts nothing: 「G20」, 「COP28」, 「F-1」, spaced 「G 7」 (「200nm」 is a number,

@@ -131,6 +131,7 @@ def test_kind_span(question, text, read, short):
         ("分科会が行われたのは何月何日ですか？", "2024年", True),  # no month, for 「何月」
         ("分科会が行われたのは何月何日ですか？", "10月7日", False),
         ("分科会が行われたのは何月何日ですか？", "2024/10/7", False),
+        ("分科会が行われたのは何月何日ですか？", "2.19", True),  # a decimal is no date
         ("派遣先に何年とどまれますか？", "2年間", False),  # how long, asked
         ("結婚生活は何年続いた？", "14年間", False),
         ("卵は何日後に孵化するの？", "約3週間", False),
