@@ -150,6 +150,14 @@ def nearly_in(name: str, text: str, most: int = 4) -> bool:
     return False
 
 
+def other_body(names: set[str], text: str) -> bool:
+    """Whether `text` is about one body, introduced by its acronym in parentheses, that is
+    none of `names` (「…経済協力開発機構（OECD）は…」 for a question about ERIA); a list of
+    bodies (「UNCTAD」, 「IEA」, 「ACTO」 …) is about none of them."""
+    found = {squash(m) for m in re.findall(r"[（(]\s*([A-ZＡ-Ｚ]{3,})\s*[）)]", text)}
+    return len(found) == 1 and not found & names
+
+
 def share_named(names: set[str], text: str) -> float:
     return sum(any(f in text for f in forms(n)) for n in names) / len(names) if names else 1.0
 
@@ -608,6 +616,8 @@ class Answerer:
                         not home or own_country(asked, _ROW_LABEL.sub("", piece.text)))
                 else:
                     on_subject = share_named(named, text)
+                    if on_subject and named and not share_named(named, flat) and other_body(named, piece.text):
+                        on_subject = 0.0  # the line is about another body of the slide (OECD beside ERIA)
                 score = (
                     cosine
                     + cfg.w_coverage * coverage

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
-                       cites_asked, disagree, glosses, is_english, key_terms, own_country, subjects, titled, unseen)
+                       cites_asked, disagree, glosses, is_english, key_terms, other_body, own_country, subjects, titled,
+                       unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -77,6 +78,8 @@ UNANSWERABLE = [
     "研究セキュリティの相談窓口の電話番号は？",  # the rows name the desks, with no numbers
     "この資料に火星探査の記載はありますか？",  # about its content, not the title page
     "この資料の作成者の電話番号は？",  # about the document, but its title page has no phone number
+    "ERIAに加わっている国の数を教えてください。",  # the 38か国 on its slide are OECD's members
+    "QDGには何か国が参加していますか？",  # the 7 nearby is G 7's
 ]
 
 
@@ -286,6 +289,19 @@ def test_an_answer_of_another_type_gives_way_to_the_value_asked_for_beside_it(fa
 )
 def test_own_country(names, title, own):
     assert own_country(names, title) is own
+
+
+@pytest.mark.parametrize(
+    "names, text, other",
+    [
+        ({"eria"}, "38か国の先進国が加盟する経済協力開発機構（OECD）は、国際マクロ経済動向…", True),
+        ({"oecd"}, "38か国の先進国が加盟する経済協力開発機構（OECD）は、国際マクロ経済動向…", False),  # its own
+        ({"g20"}, "国際機関：国連貿易開発会議（UNCTAD）、国際エネルギー機関（IEA）、アマゾン協力条約機構（ACTO）", False),  # a list
+        ({"satreps"}, "JSTとJICAが連携して実施", False),  # bodies named in passing, not introduced
+    ],
+)
+def test_other_body(names, text, other):
+    assert other_body(names, text) is other
 
 
 def test_key_terms_leave_out_question_words():
