@@ -150,11 +150,14 @@ def nearly_in(name: str, text: str, most: int = 4) -> bool:
     return False
 
 
+_INTRODUCED_ACRONYM = re.compile(r"[（(]\s*([A-ZＡ-Ｚ]{3,})\s*[）)]")  # 「経済協力開発機構（OECD）」
+
+
 def other_body(names: set[str], text: str) -> bool:
     """Whether `text` is about one body, introduced by its acronym in parentheses, that is
     none of `names` (「…経済協力開発機構（OECD）は…」 for a question about ERIA); a list of
     bodies (「UNCTAD」, 「IEA」, 「ACTO」 …) is about none of them."""
-    found = {squash(m) for m in re.findall(r"[（(]\s*([A-ZＡ-Ｚ]{3,})\s*[）)]", text)}
+    found = {squash(m) for m in _INTRODUCED_ACRONYM.findall(text)}
     return len(found) == 1 and not found & names
 
 

@@ -122,7 +122,7 @@ def kind_span(question: str, text: str, span: tuple[int, int] | None) -> tuple[i
         period = next((p for p in periods if p[0] < span[1] and span[0] < p[1]), None) or _nearest(periods, span)
         if period:
             return period
-    pattern = _when_values(question) if _asks_when(question) else _VALUES.get(question_kind(question))
+    pattern = _when_values(question) or _VALUES.get(question_kind(question))
     if span is None or pattern is None:
         return span
     name = next((m.span() for m in _NAMED_NUMBER.finditer(text) if m.start() <= span[0] and span[1] <= m.end()), None)
@@ -195,7 +195,8 @@ _COUNTERS = {"か国": "国", "カ国": "国", "ヶ国": "国", "人": "人", "�
              "つ": "個", "位": "位", "倍": "倍", "校": "校", "機関": "機関", "分野": "分野", "拠点": "拠点", "量子ビット": "量子ビット"}
 _COUNTER = "|".join(sorted(_COUNTERS, key=len, reverse=True))
 _COUNT_ASKED = re.compile(rf"何\s*({_COUNTER})(?![かも])")  # not 「何回か」 (several times)
-_COUNTED_NOUN = re.compile(rf"({_COUNTER}|者|員|国)の?数(?:{_ASKED_LAST}|{_ASKED_OBJECT})")  # 「拠点数は」, 「参加国の数は」
+_NOUN_COUNTERS = {"者": "人", "員": "人", "国": "か国"}  # 「参加者数」 counts 人, 「参加国の数」 か国
+_COUNTED_NOUN = re.compile(rf"({_COUNTER}|{'|'.join(_NOUN_COUNTERS)})の?数(?:{_ASKED_LAST}|{_ASKED_OBJECT})")  # 「拠点数は」, 「参加国の数は」
 _NUMBER_ASKED = re.compile(rf"いくつ(?![かも])|幾つ(?![かも])|いくら(?!い)|何\s*[%％]|{_COUNT_NOUN}|{_AMOUNT_NOUN}|{_SHARE_NOUN}|{_CODE_NOUN}")
 _NUMERAL = "[0-9一二三四五六七八九十百千万]|ゼロ|無料|ひとつ|ふたつ|みっつ|よっつ|いつつ|ひとり|ふたり"
 _COUNTED = re.compile(rf"(?:{_NUMERAL})\s*({_COUNTER})")
@@ -222,8 +223,11 @@ _WITH_MONTH = re.compile(r"((19|20)[0-9]{2}\s*年\s*)?[0-9]{1,2}\s*月(\s*[0-9]{
                          r"|((19|20)[0-9]{2}\s*/\s*)?[0-9]{1,2}\s*/\s*[0-9]{1,2}|(19|20)[0-9]{2}\s*\.\s*[0-9]{1,2}\s*\.\s*[0-9]{1,2}")
 
 
-def _when_values(question: str) -> re.Pattern:
-    """What answers a question asking when: a date with its month for 「何月」, else any point in time."""
+def _when_values(question: str) -> re.Pattern | None:
+    """What answers a question asking when: a date with its month for 「何月」, else any point
+    in time; None for a question that does not ask when (or asks how long)."""
+    if not _asks_when(question):
+        return None
     return _WITH_MONTH if _MONTH_ASKED.search(question) else _POINT_IN_TIME
 
 
@@ -263,7 +267,7 @@ def _counter_asked(question: str) -> str | None:
     m = _COUNTED_NOUN.search(question) or _COUNTED_SUBJECT.search(question)
     if not m:
         return None
-    return {"者": "人", "員": "人", "国": "か国"}.get(m.group(1), m.group(1))
+    return _NOUN_COUNTERS.get(m.group(1), m.group(1))
 
 
 # 「どの国際的な枠組み」 asks for no country: 国 there begins a longer word
@@ -353,7 +357,7 @@ def asked_value(question: str) -> re.Pattern | None:
     if _DURATION_ASKED.search(question):
         return _VALUES["duration"]
     if _WHEN_ASKED.search(question):
-        return _when_values(question) if _asks_when(question) else _VALUES["date"]
+        return _when_values(question) or _VALUES["date"]
     if _NUMBER_ASKED.search(question):
         return _VALUES.get(question_kind(question))
     return None
