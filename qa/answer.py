@@ -45,6 +45,37 @@ def key_terms(question: str, form: str = "surface") -> list[str]:
     return out
 
 
+# Where a question starts asking: 「…会合では、どの大陸との協力を…」.
+_WH = re.compile(r"何|どの|どんな|どう|いつ|どこ|誰|いくつ|いくら|どれ|どちら|なぜ")
+# Verbs that carry no content (lemmas), and words that only frame the asking.
+_LIGHT = frozenset("為る 居る 成る 有る 在る 行く 来る 言う 思う 出来る 呉れる 貰う 見る 無い 良い "
+                   "何 事 物 為 方 所 名前 名称 正式 略称 程度".split())
+
+
+def asked_part(question: str) -> str:
+    """What follows the question's last topic 「は」 before its question word, or "" when
+    there is no such topic. The topic names what the slide is about, and every line of the
+    slide shares it (the meeting's lead line most of all); the asked part tells the lines apart."""
+    m = _WH.search(question)
+    stop = m.start() if m else len(question)
+    cut = 0
+    for t in tokenize(question[:stop]):
+        if t.surface == "は" and t.pos == "助詞":
+            cut = t.end
+    return question[cut:] if cut else ""
+
+
+def content_words(text: str) -> set[str]:
+    """Lemmas of the nouns, verbs and adjectives of `text` that carry content."""
+    out = set()
+    for t in tokenize(normalize(text)):
+        if (t.pos == "名詞" and t.pos2 != "数詞") or t.pos in ("動詞", "形容詞"):
+            lemma = t.lemma.split("-")[0]
+            if lemma not in _LIGHT and (len(lemma) > 1 or "一" <= lemma <= "龥"):
+                out.add(lemma)
+    return out
+
+
 _YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")  # not 1930年代
 _LATIN = re.compile(r"[a-z][a-z0-9\-]*[a-z0-9]|[a-z]?[0-9]+[a-z]+[0-9]*|[a-z][0-9]+")  # "satreps", "g7", "5g"
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b|\b[A-Z][0-9]+\b")  # in English questions: "OSTP", "G7"
@@ -582,6 +613,9 @@ class Answerer:
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         named, background, years = self._subjects(query, texts)
+        asked_words = content_words(asked_part(query))
+        if len(asked_words) < 2:  # a lone word (「どんなテーマ」) tells the lines apart no better than chance
+            asked_words = set()
         home = {n for n in background if is_country(n)}  # the documents' own country, asked about
         asked = named | background
         out = []
@@ -611,6 +645,8 @@ class Answerer:
                 cosine = float(hit.pieces[p_pos])
                 found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
+                # the asked part's words in the line itself, not in the headings all lines share
+                asked_share = len(asked_words & content_words(piece.text)) / len(asked_words) if asked_words else 0.0
                 # A table row is about its own subject; other pieces share their slide's.
                 if not right_year:
                     on_subject = 0.0
@@ -624,6 +660,7 @@ class Answerer:
                 score = (
                     cosine
                     + cfg.w_coverage * coverage
+                    + cfg.w_asked * asked_share
                     + cfg.w_kind * (fitting and counts_as_asked(query, piece.text))
                     + cfg.w_rank / (1 + h_pos)
                     - cfg.w_subject * (1.0 - on_subject)

@@ -51,6 +51,7 @@ class AnswerSettings:
     answer_passages: int = 10  # passages whose pieces compete to be the answer
     related: int = 3  # passages offered as further reading when abstaining
     w_coverage: float = 0.0  # weight of the question's key terms found in a piece
+    w_asked: float = 0.05  # weight of the words of the question's asked part found in the piece itself
     w_kind: float = 0.06  # bonus when a piece holds the kind of answer asked for
     w_rank: float = 0.0  # bonus for pieces of higher-ranked passages
     w_subject: float = 0.1  # penalty for a piece (with its headings) naming none of the question's subjects

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, beyond_title_page, bodies, choose,
-                       cites_asked, disagree, glosses, is_english, key_terms, other_body, own_country, subjects, titled,
+from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, asked_part, beyond_title_page, bodies, choose,
+                       cites_asked, content_words, disagree, glosses, is_english, key_terms, other_body, own_country, subjects, titled,
                        unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
@@ -309,6 +309,33 @@ def test_key_terms_leave_out_question_words():
     assert key_terms("ERIAは何の略ですか？") == key_terms("ERIAの正式名称は？") == ["eria"]  # what is asked, not its topic
 
 
+@pytest.mark.parametrize(
+    "question, asked",
+    [
+        ("イタリアでの会合では、どの大陸との協力を強めましたか？", "、どの大陸との協力を強めましたか？"),
+        ("ERIAは、設立後に何をしていますか？", "、設立後に何をしていますか？"),
+        ("会合の成果は何で、次回はどこですか？", "何で、次回はどこですか？"),  # the topic before the first question word
+        ("どの国は予算が多いですか？", ""),  # 「は」 after the question word is no topic
+        ("G7の開催場所を教えてください", ""),
+    ],
+)
+def test_asked_part(question, asked):
+    assert asked_part(question) == asked
+
+
+def test_content_words_are_lemmas_without_light_verbs_or_question_words():
+    assert content_words("自国の技術を海外に広めていく足がかりとして何を使うとしていますか") == {
+        "自国", "技術", "海外", "広める", "足掛かり", "使う"}
+    assert content_words("正式な名前は何ですか？") == set()
+
+
+@pytest.mark.slow
+def test_the_asked_part_picks_the_line_of_the_slide(real_answerer):
+    # the meeting's lead line names 2024, Italy and the G7; the line about Africa is the answer
+    answer = real_answerer.ask("2024年にイタリアで開かれたG7科学技術大臣会合では、どの地域との研究協力の強化が議題になりましたか？")
+    assert answer.short_answer == "アフリカ" and answer.quotes[0].text.startswith("研究セキュリティ")
+
+
 @pytest.mark.parametrize("text, english", [("Where was it held?", True), ("WPIの比率は？", False), ("OECD", True)])
 def test_is_english(text, english):
     assert is_english(text) is english
@@ -592,9 +619,10 @@ class _LogitsReader:
 def test_span_role_keeps_a_second_quote_only_near_the_first_in_reader_logit(fake_pipeline, second_logit, quotes):
     from qa.answer import Answerer
 
-    # every probability 0.5, so only the logit gap (default 1.9) can drop the rule's second quote
+    # every probability 0.5, so only the logit gap (default 1.9) can drop the rule's second quote;
+    # the asked part's words would widen the rule's own gap past its margin
     config = fake_pipeline.config.with_(reader_coefs=(0.0,) * 6, reader_shift=0.0, abstain_kind_missing=False,
-                                        abstain_coverage=0.0, abstain_unknown=2.0)
+                                        abstain_coverage=0.0, abstain_unknown=2.0, w_asked=0.0)
     # それぞれ: a question asking for several things, so the rule may quote a second slide
     question = "海外特別研究員事業では毎年それぞれ何名の若手研究者を派遣していますか？"
     assert len(Answerer(fake_pipeline.retriever, config).ask(question).quotes) == 2  # the rule alone quotes two
