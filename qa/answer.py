@@ -53,16 +53,21 @@ _LIGHT = frozenset("為る 居る 成る 有る 在る 行く 来る 言う 思�
 
 
 def asked_part(question: str) -> str:
-    """What follows the question's last topic 「は」 before its question word, or "" when
-    there is no such topic. The topic names what the slide is about, and every line of the
-    slide shares it (the meeting's lead line most of all); the asked part tells the lines apart."""
+    """What the question asks about, as against its topic: what follows its last topic
+    「は」 before its question word. The topic names what the slide is about, and every line
+    of the slide shares it (the meeting's lead line most of all); the asked part tells the
+    lines apart. When that leaves fewer than two content words (「…作業部会の略称は何」: the
+    last topic is the thing asked for), what follows the first frame 「…会合で、」 or 「…は、」;
+    "" when there is neither."""
     m = _WH.search(question)
-    stop = m.start() if m else len(question)
-    cut = 0
-    for t in tokenize(question[:stop]):
-        if t.surface == "は" and t.pos == "助詞":
-            cut = t.end
-    return question[cut:] if cut else ""
+    head = question[: m.start() if m else len(question)]
+    tokens = [t for t in tokenize(head) if t.pos == "助詞"]
+    topics = [t.end for t in tokens if t.surface == "は"]
+    part = question[topics[-1]:] if topics else ""
+    if len(content_words(part)) < 2:
+        frames = [t.end for t in tokens if t.surface in ("で", "は") and head[t.end:t.end + 1] == "、"]
+        part = question[frames[0]:] if frames else part
+    return part.lstrip("、")
 
 
 def content_words(text: str) -> set[str]:

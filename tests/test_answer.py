@@ -312,8 +312,10 @@ def test_key_terms_leave_out_question_words():
 @pytest.mark.parametrize(
     "question, asked",
     [
-        ("イタリアでの会合では、どの大陸との協力を強めましたか？", "、どの大陸との協力を強めましたか？"),
-        ("ERIAは、設立後に何をしていますか？", "、設立後に何をしていますか？"),
+        ("イタリアでの会合では、どの大陸との協力を強めましたか？", "どの大陸との協力を強めましたか？"),
+        ("ERIAは、研究の成果をもとに何をしていますか？", "研究の成果をもとに何をしていますか？"),
+        # the last topic is the thing asked for: what follows the first frame
+        ("2024年の会合で、研究への干渉に関して評価された部会の略称は何ですか？", "研究への干渉に関して評価された部会の略称は何ですか？"),
         ("会合の成果は何で、次回はどこですか？", "何で、次回はどこですか？"),  # the topic before the first question word
         ("どの国は予算が多いですか？", ""),  # 「は」 after the question word is no topic
         ("G7の開催場所を教えてください", ""),
@@ -334,6 +336,9 @@ def test_the_asked_part_picks_the_line_of_the_slide(real_answerer):
     # the meeting's lead line names 2024, Italy and the G7; the line about Africa is the answer
     answer = real_answerer.ask("2024年にイタリアで開かれたG7科学技術大臣会合では、どの地域との研究協力の強化が議題になりましたか？")
     assert answer.short_answer == "アフリカ" and answer.quotes[0].text.startswith("研究セキュリティ")
+    # 「…体制は何」: the last topic is the thing asked for, so what follows 「…未来戦略で、」 is asked
+    answer = real_answerer.ask("ドイツの研究の未来戦略で、しなやかな社会と並んで実現を目指すとされている政治の体制は何ですか？")
+    assert "民主主義" in answer.quotes[0].text
 
 
 @pytest.mark.parametrize("text, english", [("Where was it held?", True), ("WPIの比率は？", False), ("OECD", True)])
