@@ -47,6 +47,8 @@ def key_terms(question: str, form: str = "surface") -> list[str]:
 
 # Where a question starts asking: 「…会合では、どの大陸との協力を…」.
 _WH = re.compile(r"何|どの|どんな|どう|いつ|どこ|誰|いくつ|いくら|どれ|どちら|なぜ")
+# Fewer asked words than this tell a slide's lines apart no better than chance (「どんなテーマ」).
+_MIN_ASKED = 2
 # Verbs that carry no content (lemmas), and words that only frame the asking.
 _LIGHT = frozenset("為る 居る 成る 有る 在る 行く 来る 言う 思う 出来る 呉れる 貰う 見る 無い 良い "
                    "何 事 物 為 方 所 名前 名称 正式 略称 程度".split())
@@ -56,7 +58,7 @@ def asked_part(question: str) -> str:
     """What the question asks about, as against its topic: what follows its last topic
     「は」 before its question word. The topic names what the slide is about, and every line
     of the slide shares it (the meeting's lead line most of all); the asked part tells the
-    lines apart. When that leaves fewer than two content words (「…作業部会の略称は何」: the
+    lines apart. When that leaves too few content words (「…作業部会の略称は何」: the
     last topic is the thing asked for), what follows the first frame 「…会合で、」 or 「…は、」;
     "" when there is neither."""
     m = _WH.search(question)
@@ -64,10 +66,16 @@ def asked_part(question: str) -> str:
     tokens = [t for t in tokenize(head) if t.pos == "助詞"]
     topics = [t.end for t in tokens if t.surface == "は"]
     part = question[topics[-1]:] if topics else ""
-    if len(content_words(part)) < 2:
+    if len(content_words(part)) < _MIN_ASKED:
         frames = [t.end for t in tokens if t.surface in ("で", "は") and head[t.end:t.end + 1] == "、"]
         part = question[frames[0]:] if frames else part
     return part.lstrip("、")
+
+
+def asked_words(question: str) -> set[str]:
+    """The content words of the question's asked part, or none when too few to tell lines apart."""
+    words = content_words(asked_part(question))
+    return words if len(words) >= _MIN_ASKED else set()
 
 
 def content_words(text: str) -> set[str]:
@@ -618,9 +626,7 @@ class Answerer:
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
         named, background, years = self._subjects(query, texts)
-        asked_words = content_words(asked_part(query))
-        if len(asked_words) < 2:  # a lone word (「どんなテーマ」) tells the lines apart no better than chance
-            asked_words = set()
+        wanted = asked_words(query)
         home = {n for n in background if is_country(n)}  # the documents' own country, asked about
         asked = named | background
         out = []
@@ -651,7 +657,7 @@ class Answerer:
                 found = set(terms(piece.text, form)) | context_terms
                 coverage = len(keys & found) / len(keys) if keys else 0.0
                 # the asked part's words in the line itself, not in the headings all lines share
-                asked_share = len(asked_words & content_words(piece.text)) / len(asked_words) if asked_words else 0.0
+                asked_share = len(wanted & content_words(piece.text)) / len(wanted) if wanted else 0.0
                 # A table row is about its own subject; other pieces share their slide's.
                 if not right_year:
                     on_subject = 0.0

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, asked_part, beyond_title_page, bodies, choose,
-                       cites_asked, content_words, disagree, glosses, is_english, key_terms, other_body, own_country, subjects, titled,
-                       unseen)
+from qa.answer import (AnswerSettings, Candidate, Signals, about_document, abstain, asked_part, asked_words,
+                       beyond_title_page, bodies, choose, cites_asked, content_words, disagree, glosses, is_english,
+                       key_terms, other_body, own_country, subjects, titled, unseen)
 from qa.errors import InputError
 from qa.results import NOT_FOUND
 from qa.tokens import squash
@@ -329,6 +329,11 @@ def test_content_words_are_lemmas_without_light_verbs_or_question_words():
     assert content_words("自国の技術を海外に広めていく足がかりとして何を使うとしていますか") == {
         "自国", "技術", "海外", "広める", "足掛かり", "使う"}
     assert content_words("正式な名前は何ですか？") == set()
+
+
+def test_a_lone_asked_word_counts_for_nothing():
+    assert asked_words("STSフォーラムの全体会議は、どんなテーマでしたか？") == set()
+    assert asked_words("会合では、どの大陸との協力を強めましたか？") == {"大陸", "協力", "強める"}
 
 
 @pytest.mark.slow
