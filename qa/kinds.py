@@ -17,7 +17,7 @@ _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)") 
 # not which of several things (「どちらが多い」, 「費用はどこから出た」, 「費用は何」) nor how it
 # changes (「数はどう変化」); also asked as an object (「国の数を教えてください」).
 _ASKED_LAST = r"(?:は|って)(?![^、。]*(?:どこ|誰|どれ|どの|どちら|どっち|どう[変なし]))[^、。]{0,12}。?$"
-_ASKED_OBJECT = r"を(?:教えて|答えて|示して)[^、。]{0,8}。?$"
+_ASKED_OBJECT = r"を(?:教えて|答えて|示して|知りたい)[^、。]{0,8}。?$"
 _COUNT_NOUN = rf"[一-龥ァ-ヴー]の?数(?:{_ASKED_LAST}|{_ASKED_OBJECT})"
 _AMOUNT_NOUN = r"(?:総額|予算|費用|経費|研究費|投資額|価格|値段)(?!\S*何(?!円))" + _ASKED_LAST
 _SHARE_NOUN = r"(?:割合|比率|シェア)" + _ASKED_LAST  # 「国際共著論文の割合は？」, not 「割合が最も高い国は」
@@ -280,7 +280,7 @@ _COUNTRY_LIKE = re.compile(r"(国|朝|州)$|^[A-Z]{2,6}$|^[一-龥]$|^[ァ-ヴ�
 # 「最もプロジェクトが多い地域はどこ」 is not answered by 「45プロジェクト」 (「どこまで削減」 may be)
 _WHERE_WHO = re.compile(rf"どこ(?!まで)|誰|だれ|{_WHICH_COUNTRY}|どの(地域|機関|組織|都市|大学)")
 _NUMBER_TOO = re.compile(r"何|いくつ|幾つ|いくら|どれ(くらい|ほど)|どの(くらい|程度)")
-_CITY_ASKED = re.compile(r"(どこ|どの|何という)の?(都市|市|町|街)|(都市|首都)は(どこ|何)|何市")
+_CITY_ASKED = re.compile(rf"(どこ|どの|何という)の?(都市|市|町|街)|(都市|首都)は(どこ|何)|何市|(都市|首都)(?:{_ASKED_LAST}|{_ASKED_OBJECT})")
 _CITY_STATES = frozenset({"シンガポール", "モナコ", "バチカン", "サンマリノ"})
 
 

@@ -32,6 +32,7 @@ from qa.results import Answer, Quote
         ("どの機関で決められますか", "body"),
         ("STSフォーラムの参加者数は？", "count"),  # a count asked by its noun
         ("ERIAに加わっている国の数を教えてください", "count"),  # or by 「Xの数」, asked as an object
+        ("ERIAに加わっている国の数を知りたいです。", "count"),
         ("血小板の数はどう変化しますか？", "other"),  # how it changes, not how many
         ("論文数と特許数はどちらが多いですか？", "other"),  # asks which, not how many
         ("ドイツの研究費の総額は？", "amount"),  # an amount asked by its noun
@@ -140,6 +141,9 @@ def test_kind_span(question, text, read, short):
         ("仙台防災枠組はいつ採択されましたか？", "2015-2030", True),  # a period without 年 is one too
         ("ERIAの本部はどこの都市にありますか？", "日本", True),  # a country for a city
         ("ERIAの本部はどこの都市にありますか？", "ジャカルタ", False),
+        ("次のG20会合の開催都市を知りたいです。", "英国", True),  # a city asked by its noun, as an object
+        ("次のG20会合の開催都市は？", "ブラジル", True),
+        ("次のG20会合の開催都市は？", "リオデジャネイロ", False),
         ("海峡付近での最大の港湾都市はどこ?", "シンガポール", False),  # a city-state
         ("日本の国際共著論文の割合は？", "数字(%)", True),  # a share asked by its noun needs a number
         ("日本の国際共著論文の割合は？", "5.7%", False),
