@@ -45,8 +45,6 @@ def key_terms(question: str, form: str = "surface") -> list[str]:
     return out
 
 
-# Where a question starts asking: 「…会合では、どの大陸との協力を…」.
-_WH = re.compile(r"何|どの|どんな|どう|いつ|どこ|誰|いくつ|いくら|どれ|どちら|なぜ")
 # Fewer asked words than this tell a slide's lines apart no better than chance (「どんなテーマ」).
 _MIN_ASKED = 2
 # Verbs that carry no content (lemmas), and words that only frame the asking.
@@ -94,6 +92,8 @@ _LATIN = re.compile(r"[a-z][a-z0-9\-]*[a-z0-9]|[a-z]?[0-9]+[a-z]+[0-9]*|[a-z][0-
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b|\b[A-Z][0-9]+\b")  # in English questions: "OSTP", "G7"
 _QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
 _ASKING = re.compile(r"何|どの|どこ|いつ|誰|どう")  # 「厚みの減少率が何%以上」 quotes a question, not a name
+# Where a question starts asking: 「…会合では、どの大陸との協力を…」.
+_WH = re.compile(_ASKING.pattern + "|どんな|いくつ|いくら|どれ|どちら|なぜ")
 
 
 def quoted(question: str) -> list[str]:
