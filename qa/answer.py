@@ -20,7 +20,7 @@ from .kinds import CLASH_CONFIDENCE, STRICT_KINDS, counts_as_asked, fits, questi
 from .results import Answer, Passage, Quote
 from .retrieve import Hit, Retriever, prepare_query
 from .spans import asks_yes_no, defined, echoes, expansion_span, extreme, row_label, short_span
-from .tokens import ENGLISH_PLACES, forms, is_country, normalize, squash, terms, tokenize
+from .tokens import ENGLISH_PLACES, YEAR, forms, is_country, normalize, squash, terms, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,6 @@ def content_words(text: str) -> set[str]:
     return out
 
 
-_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")  # not 1930年代
 _LATIN = re.compile(r"[a-z][a-z0-9\-]*[a-z0-9]|[a-z]?[0-9]+[a-z]+[0-9]*|[a-z][0-9]+")  # "satreps", "g7", "5g"
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b|\b[A-Z][0-9]+\b")  # in English questions: "OSTP", "G7"
 _QUOTED = re.compile(r"[「『]([^」』]{2,40})[」』]")
@@ -127,7 +126,7 @@ def subjects(question: str) -> set[str]:
     """What the question is about, by name: proper nouns, Latin names and acronyms,
     quoted names and years ("SATREPS", "韓国", "2026"), squashed. An answer about something else by
     name is not an answer to it (the budget of France for the budget of SATREPS)."""
-    out = set(_YEAR.findall(normalize(question)))
+    out = set(YEAR.findall(normalize(question)))
     out |= {squash(name) for name in quoted(question) + bodies(question)}
     if is_english(question):
         places = {ja for en, ja in ENGLISH_PLACES.items()
@@ -150,7 +149,7 @@ def unseen(question: str, texts: list[str]) -> str:
     about it (on JaQuAD, 0.2% of quoted names and 0.5% of years are not in the article)."""
     names = [(name, squash(name)) for name in quoted(question) if not glosses(name)]
     missing = next((shown for shown, key in names if not any(nearly_in(key, t) for t in texts)), "")
-    years = [(f"{y}年", y) for y in _YEAR.findall(normalize(question))]
+    years = [(f"{y}年", y) for y in YEAR.findall(normalize(question))]
     return missing or next((shown for shown, key in years if not any(key in t for t in texts)), "")
 
 

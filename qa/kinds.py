@@ -9,8 +9,8 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from .results import Answer
-from .tokens import is_country, normalize, squash, tokenize
+from .results import Answer, Quote
+from .tokens import YEAR, is_country, normalize, squash, tokenize
 
 _DURATION = re.compile(r"[0-9]+\s*(年間|か月|ヶ月|カ月|週間|日間)")  # 「2年間」, 「5か月」
 # A count or amount asked by its noun at the end of a question (「参加者数は？」, 「予算はどのくらい」),
@@ -35,7 +35,7 @@ _KINDS = {
         re.compile(r"\d\s*(%|割)"),
     ),
     "count": (
-        re.compile(rf"何\s*(名|人|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍)|いくつ|幾つ|人数|規模{_ASKED_LAST}|どれ(くらい|ほど)|どの(くらい|程度)|how many|number of"
+        re.compile(rf"何\s*(名|人|件|か国|カ国|ヶ国|校|機関|分野|つ|項目|回|個|点|プロジェクト|倍|社)|いくつ|幾つ|人数|規模{_ASKED_LAST}|どれ(くらい|ほど)|どの(くらい|程度)|how many|number of"
                    rf"|{_COUNT_NOUN}", re.I),
         re.compile(r"\d|[一二三四五六七八九十百千万]+(つ|か国|カ国|名|人)"),
     ),
@@ -192,7 +192,8 @@ def _nearest(found: list[tuple[int, int]], span: tuple[int, int]) -> tuple[int, 
 # What a 「何X」 question counts, by the counter X; an answer counting something else
 # (「何か国」 -> 「6つ」) is not its answer. つ counts what 個 counts.
 _COUNTERS = {"か国": "国", "カ国": "国", "ヶ国": "国", "人": "人", "名": "人", "件": "件", "回": "回", "個": "個",
-             "つ": "個", "位": "位", "倍": "倍", "校": "校", "機関": "機関", "分野": "分野", "拠点": "拠点", "量子ビット": "量子ビット"}
+             "つ": "個", "位": "位", "倍": "倍", "校": "校", "機関": "機関", "分野": "分野", "拠点": "拠点", "量子ビット": "量子ビット",
+             "社": "社"}
 _COUNTER = "|".join(sorted(_COUNTERS, key=len, reverse=True))
 _COUNT_ASKED = re.compile(rf"何\s*({_COUNTER})(?![かも])")  # not 「何回か」 (several times)
 _NOUN_COUNTERS = {"者": "人", "員": "人", "国": "か国"}  # 「参加者数」 counts 人, 「参加国の数」 か国
@@ -249,6 +250,9 @@ def _cardinal(question: str, counted: str | None, text: str) -> str:
         text = _NAMED_NUMBER.sub("", text)
     return _ORDINAL.sub("", text) if counted and _COUNTERS[counted] in ("国", "人") else text
 
+
+# 「何ペタフロップス」, 「何メートル」: a unit the counters above do not know
+_UNIT_ASKED = re.compile(r"何\s*([ァ-ヴー]{2,})")
 
 # 「いくつのグローバルターゲット」 counts targets, not people (「4万人」)
 _THINGS_COUNTED = re.compile(r"(?:いくつ|幾つ)の([一-龥ァ-ヴーA-Za-z]{2,})")
@@ -308,15 +312,20 @@ def type_clash(question: str, short: str | None) -> str | None:
     if (counted or _NUMBER_ASKED.search(question)) and not re.search(_NUMERAL, _cardinal(question, counted, text)):
         if not (counted == "人" and text.endswith("人")):  # 何人 read as nationality
             return f"質問は数を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は数ではありません"
+    found = {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)}  # what the answer counts
     if counted:
-        found = {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)}
         any_thing = "個" in found and not _COUNT_ASKED.search(question)  # 「分野はいくつ」: 「6つ」
         if found and _COUNTERS[counted] not in found and not any_thing:
             return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所は「{shown}」と別のものを数えています"
         if not found and re.search(r"\d{4}\s*年", text):
             return f"質問は「何{counted}」を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は年です"
+    if found and not counted and _KINDS["amount"][0].search(question) and not _KINDS["amount"][1].search(text):
+        return f"質問は金額を尋ねていますが、資料の該当しそうな箇所の答え「{shown}」は金額ではありません"
+    unit = _UNIT_ASKED.search(question)
+    if unit and found and unit.group(1) not in text:
+        return f"質問は「何{unit.group(1)}」を尋ねていますが、資料の該当しそうな箇所は「{shown}」と別のものを数えています"
     things = _THINGS_COUNTED.search(question)
-    if things and not _PEOPLE.search(things.group(1)) and {_COUNTERS[m.group(1)] for m in _COUNTED.finditer(text)} == {"人"}:
+    if things and not _PEOPLE.search(things.group(1)) and found == {"人"}:
         return f"質問は「{things.group(1)}」の数を尋ねていますが、資料の該当しそうな箇所の「{shown}」は人数です"
     if _DURATION_ASKED.search(question) and re.search(r"\d{4}\s*年(?!間)", text) and not re.search(r"年間|か月|ヶ月|カ月", text):
         return f"質問は期間を尋ねていますが、資料の該当しそうな箇所にあるのは年「{shown}」です"
@@ -363,13 +372,60 @@ def asked_value(question: str) -> re.Pattern | None:
     return None
 
 
+def other_year(question: str, quote: str, span: tuple[int, int] | None) -> str | None:
+    """Why the quote cannot answer, or None: the question is about a year (「2024年のGPAI
+    サミット」) and the quote names other years but never that one (「2022年11月には…サミットが
+    東京において開催」). Years inside the short answer do not count: they may be what is
+    asked. The whole quote is read, not only the answer's sentence: the year may name the
+    subject in an earlier sentence (「2022年に始めたチャレンジ」 … 「2023年3月に…賞金」)."""
+    asked = set(YEAR.findall(normalize(question)))
+    if not asked or span is None:
+        return None
+    named = set(YEAR.findall(normalize(quote[: span[0]] + " " + quote[span[1]:])))
+    if named and not named & asked:
+        return (f"質問は{'・'.join(sorted(asked))}年について尋ねていますが、"
+                f"資料の該当しそうな箇所は{'・'.join(sorted(named))}年のことです")
+    return None
+
+
+# 「どの程度」, 「どれくらい」 may be answered in words (「十分に」), not only by a number
+_VAGUE_MEASURE = re.compile(r"どの(くらい|程度)|どれ(くらい|ほど)")
+_WANTED = {"amount": "金額", "percent": "割合", "count": "数", "duration": "期間", "date": "時期"}
+
+
+def value_missing(question: str, quote: str) -> str | None:
+    """Why the quote cannot answer, or None: the question asks for a sum, a share, a count,
+    a length of time or a date, and the quote holds no value of that kind (「ドイツがAI戦略に
+    投じる予算の総額は」, quoted with a line that names no sum)."""
+    kind = question_kind(question)
+    if kind not in _WANTED or _VAGUE_MEASURE.search(question) or fits(kind, quote):
+        return None
+    return f"質問は{_WANTED[kind]}を尋ねていますが、資料の該当しそうな箇所にはそれが書かれていません"
+
+
+def off_quote(query: str, quote: Quote) -> str | None:
+    """Why a quote cannot answer whatever its short answer is, or None: it is about other
+    years, or it holds no value of the kind asked for."""
+    return other_year(query, quote.text, quote.span) or value_missing(query, quote.text)
+
+
 def settle_type(query: str, answer: Answer) -> Answer:
-    """`answer` unchanged when its short answer is the kind of thing asked for; else with
-    a value of that kind beside it in the first quote as the short answer; else an
-    abstention that says why and offers the passages it would have cited."""
-    why = None if answer.abstained else type_clash(query, answer.short_answer)
-    if why is None:
+    """`answer` unchanged when its short answer is the kind of thing asked for and its
+    first quote can answer; a first quote that cannot (off_quote) gives way to the
+    later ones that can (a table's row for the year asked); a short answer of another kind
+    gives way to a value of that kind beside it in the first quote. Else an abstention
+    that says why and offers the passages it would have cited."""
+    if answer.abstained or not answer.quotes:
         return answer
+    why = type_clash(query, answer.short_answer)
+    if why is None:
+        why = off_quote(query, answer.quotes[0])
+        if why is None:
+            return answer
+        later = tuple(q for q in answer.quotes[1:] if q.span and off_quote(query, q) is None)
+        if later:
+            return replace(answer, quotes=later, short_answer=later[0].text[later[0].span[0]: later[0].span[1]])
+        return Answer(answer.question, True, (), answer.citations, confidence=CLASH_CONFIDENCE, notice=why)
     first = answer.quotes[0]
     pattern = asked_value(query)
     a, b = first.span

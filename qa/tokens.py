@@ -114,6 +114,10 @@ def normalize(text: str) -> str:
     return text
 
 
+# A year as written in a question or a line: 2024, not 1930年代 nor part of a longer number.
+YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])(?!\s*年代)")
+
+
 def is_country(name: str) -> bool:
     """Whether `name` is one country's name and nothing else (「日本」, 「フランス」), by unidic."""
     tokens = tokenize(name)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from qa.kinds import CLASH_CONFIDENCE, asked_value, counts_as_asked, fits, kind_span, question_kind, settle_type, type_clash
+from qa.kinds import (CLASH_CONFIDENCE, asked_value, counts_as_asked, fits, kind_span, other_year, question_kind,
+                      settle_type, type_clash)
 from qa.results import Answer, Quote
 
 
@@ -165,6 +166,14 @@ def test_kind_span(question, text, read, short):
         ("アロサウルスの標本番号は何?", "AMNH680", False),  # unless a code is asked
         ("長さはいくらですか?", "200nm", False),  # a unit is no name
         ("上位何％に入る論文ですか？", "Top10%", False),  # nor is a share
+        ("導入している企業は何社ありますか？", "株式会社Preferred Networks", True),  # 社 counts companies
+        ("導入している企業は何社ありますか？", "約30社", False),
+        ("予算総額はいくらですか？", "六つ", True),  # a count of things is no sum of money
+        ("予算総額はいくらですか？", "10億ユーロ", False),
+        ("目標金額の何倍以上を集めましたか。", "10倍以上", False),  # 何倍 asks a count, 金額 or not
+        ("理論演算性能は何ペタフロップスですか？", "２位", True),  # a rank for a unit
+        ("理論演算性能は何ペタフロップスですか？", "66.8ペタフロップス", False),
+        ("富士山の標高は何メートルですか？", "3,776m", False),  # the unit written otherwise: no clash
     ],
 )
 def test_type_clash(question, short, clash):
@@ -200,6 +209,38 @@ def test_settle_type(question, text, short, settled):
         assert first.text[first.span[0]: first.span[1]] == settled and got.confidence == 0.9
     else:
         assert got.abstained and got.confidence == CLASH_CONFIDENCE and got.notice
+
+
+GPAI = "2022年11月には年次総会であるGPAIサミットが東京において開催され、2023年11月まで日本が議長国を務めました。"
+
+
+@pytest.mark.parametrize(
+    "question, text, short, clash",
+    [
+        ("2024年のGPAIサミットはどの都市で開催されましたか？", GPAI, "東京", True),  # its sentence is about 2022
+        ("2022年のGPAIサミットはどの都市で開催されましたか？", GPAI, "東京", False),
+        ("GPAIサミットはどの都市で開催されましたか？", GPAI, "東京", False),  # no year asked
+        ("2024年の会合はどこで開かれましたか？", "開催場所：イタリア・ボローニャ", "ボローニャ", False),  # no year stated
+        ("2018年に発表された戦略は何年に改定されましたか？", "戦略は2023年に改定された。", "2023年", False),  # the year answers
+        # the year names the subject in an earlier sentence of the quote
+        ("2022年に始めたチャレンジの賞金の総額はいくらですか？", "チャレンジを2022年7月に開始しました。2023年3月に受賞者が発表され、130万ポンドが賞金として与えられました。",
+         "130万ポンド", False),
+    ],
+)
+def test_other_year(question, text, short, clash):
+    at = text.index(short)
+    assert (other_year(question, text, (at, at + len(short))) is not None) is clash
+    answer = Answer(question, False, (Quote(text, 1, (at, at + len(short))),), (), short_answer=short, confidence=0.9)
+    assert settle_type(question, answer).abstained is clash
+
+
+def test_a_later_quote_about_the_year_asked_takes_the_place_of_the_first():
+    question = "防災分野のうち2023年度に始まった案件は、何という研究テーマですか？"
+    rows = ["【テーマ】交通マネジメントに関する研究 【相手国・年度】タイ (2024)",
+            "【テーマ】広域火山災害リスク軽減プロジェクト 【相手国・年度】トンガ (2023)"]
+    quotes = tuple(Quote(t, n, (t.index("】") + 1, t.index(" 【相"))) for n, t in enumerate(rows, start=1))
+    got = settle_type(question, Answer(question, False, quotes, (), short_answer="交通マネジメントに関する研究", confidence=0.9))
+    assert not got.abstained and got.quotes == quotes[1:] and got.short_answer == "広域火山災害リスク軽減プロジェクト"
 
 
 @pytest.mark.parametrize(
