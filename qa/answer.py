@@ -308,7 +308,7 @@ class Signals:
     kind_missing: bool  # the question asks for a number or date and no top piece has one
     unknown: float  # share of the question's key terms that occur nowhere in the corpus
     off_subject: bool = False  # the best piece names none of the question's subjects, or not its year
-    unseen: str = ""  # a quoted name or year of the question that no passage found holds
+    unseen: str = ""  # a quoted name or year of the question that no passage found holds, or a country no chunk names
     title_page: bool = False  # a question about the document, and the best piece is on its title page
 
 
@@ -732,5 +732,15 @@ class Answerer:
             english=is_english(query),
             off_subject=beyond or (bool(candidates) and candidates[0].on_subject == 0.0),
             title_page=title_page,
-            unseen=unseen(query, texts),
+            unseen=unseen(query, texts) or self._absent_country(query),
         )
+
+    def _absent_country(self, query: str) -> str:
+        """A country the question names that no chunk names in any of its forms (韓国 in
+        documents that never mention Korea), or "": nothing found can be about it."""
+        for tok in tokenize(query):
+            if tok.pos2 == "固有名詞" and tok.pos4 == "国":
+                counts = self.store.doc_freq(set(forms(squash(tok.surface))))
+                if not any(counts.values()):
+                    return tok.surface
+        return ""

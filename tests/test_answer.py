@@ -126,6 +126,14 @@ def test_questions_the_deck_does_not_answer_abstain(real_answerer, question):
     assert answer.citations  # still offers the closest passages as related reading
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["ベトナム政府の科学技術顧問は誰ですか？", "スウェーデンの研究セキュリティの相談窓口は何と呼ばれていますか？"])
+def test_a_country_the_documents_never_name_is_not_answered_for(real_answerer, question):
+    answer = real_answerer.ask(question)
+    country = question[: question.index("の")].removesuffix("政府")
+    assert answer.abstained and country in answer.notice, answer.answer
+
+
 @pytest.mark.parametrize(
     "question, missing",
     [
