@@ -23,6 +23,13 @@ def test_repository_gold_set_is_valid_and_covers_the_deck():
     assert {it.split for it in items} == {"dev", "test"}
 
 
+def test_second_corpus_gold_set_is_valid():
+    folder = REPO / "eval" / "mext_ai"
+    items = load_gold(folder / "gold.jsonl", load_corpus(folder / "corpus", folder))
+    assert len(items) == 140 and len({it.id for it in items}) == 140
+    assert sum(not it.answerable for it in items) >= 20 and {it.split for it in items} == {"dev", "test"}
+
+
 def _write(tmp_path, rows):
     path = tmp_path / "gold.jsonl"
     path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
