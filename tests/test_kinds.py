@@ -3,7 +3,7 @@
 import pytest
 
 from qa.kinds import (CLASH_CONFIDENCE, asked_value, counts_as_asked, fits, kind_span, other_year, question_kind,
-                      settle_type, type_clash)
+                      settle_type, type_clash, value_missing)
 from qa.results import Answer, Quote
 
 
@@ -217,7 +217,7 @@ GPAI = "2022年11月には年次総会であるGPAIサミットが東京にお�
 @pytest.mark.parametrize(
     "question, text, short, clash",
     [
-        ("2024年のGPAIサミットはどの都市で開催されましたか？", GPAI, "東京", True),  # its sentence is about 2022
+        ("2024年のGPAIサミットはどの都市で開催されましたか？", GPAI, "東京", True),  # its quote is about 2022 and 2023
         ("2022年のGPAIサミットはどの都市で開催されましたか？", GPAI, "東京", False),
         ("GPAIサミットはどの都市で開催されましたか？", GPAI, "東京", False),  # no year asked
         ("2024年の会合はどこで開かれましたか？", "開催場所：イタリア・ボローニャ", "ボローニャ", False),  # no year stated
@@ -232,6 +232,20 @@ def test_other_year(question, text, short, clash):
     assert (other_year(question, text, (at, at + len(short))) is not None) is clash
     answer = Answer(question, False, (Quote(text, 1, (at, at + len(short))),), (), short_answer=short, confidence=0.9)
     assert settle_type(question, answer).abstained is clash
+
+
+@pytest.mark.parametrize(
+    "question, quote, missing",
+    [
+        ("ドイツがAI戦略に投じる予算の総額はいくらですか？", "ドイツは2018年に「AI戦略」を発表し、研究資金配分スキームの再考を掲げた。", True),
+        ("ドイツがAI戦略に投じる予算の総額はいくらですか？", "AI戦略には30億ユーロが投じられる。", False),
+        ("最長何年間の支援を受けられますか？", "トップ研究者との国際共同研究を実施", True),
+        ("どの程度の水準まで高めようとしていますか？", "諸外国と同等レベルの研究セキュリティを確保", False),  # words may answer
+        ("どの国と協力していますか？", "英国と協力", False),  # no value asked
+    ],
+)
+def test_value_missing(question, quote, missing):
+    assert (value_missing(question, quote) is not None) is missing
 
 
 def test_a_later_quote_about_the_year_asked_takes_the_place_of_the_first():
