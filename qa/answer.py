@@ -693,8 +693,7 @@ class Answerer:
         (日本 in a Japanese policy deck) are background, which counts only in a table
         that has a row for them: there they tell the rows apart (【国・地域】日本 vs 英国)."""
         names = subjects(query)
-        counts = self.store.doc_freq({f for n in names for f in forms(n)})
-        freq = {n: max(counts[f] for f in forms(n)) for n in names}
+        freq = self._freq(names)
         full = {squash(b) for b in bodies(query) if self._in_corpus(b)}  # also when the passages found lack it
         names = {n for n in names if freq[n] or n in full or any(f in t for f in forms(n) for t in texts)}
         years = {n for n in names if n.isdigit()}
@@ -735,12 +734,14 @@ class Answerer:
             unseen=unseen(query, texts) or self._absent_country(query),
         )
 
+    def _freq(self, names) -> dict[str, int]:
+        """How many chunks name each of `names` (squashed), in its commonest form (米国 or アメリカ)."""
+        counts = self.store.doc_freq({f for n in names for f in forms(n)})
+        return {n: max(counts[f] for f in forms(n)) for n in names}
+
     def _absent_country(self, query: str) -> str:
         """A country the question names that no chunk names in any of its forms (韓国 in
         documents that never mention Korea), or "": nothing found can be about it."""
-        for tok in tokenize(query):
-            if tok.pos2 == "固有名詞" and tok.pos4 == "国":
-                counts = self.store.doc_freq(set(forms(squash(tok.surface))))
-                if not any(counts.values()):
-                    return tok.surface
-        return ""
+        countries = {squash(t.surface): t.surface for t in tokenize(query) if t.pos4 == "国"}
+        freq = self._freq(countries)
+        return next((shown for key, shown in countries.items() if not freq[key]), "")
