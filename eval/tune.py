@@ -112,21 +112,21 @@ def main() -> None:
 
     print(f"answer weights (fusion {mode}, dense_weight {w}, piece_weight {pw}):")
     results = []
-    grid = itertools.product((0.0, 0.05, 0.1, 0.2), (0.0, 0.03, 0.06, 0.1, 0.15), (0.0, 0.03), (10,))
-    for cov, kind, rank, passages in grid:
-        cfg = base.with_(fusion=mode, dense_weight=w, w_coverage=cov, w_kind=kind, w_rank=rank,
+    grid = itertools.product((0.0, 0.05, 0.1, 0.2), (0.0, 0.03, 0.06, 0.1, 0.15), (0.0, 0.02), (10,))
+    for cov, kind, lift, passages in grid:
+        cfg = base.with_(fusion=mode, dense_weight=w, w_coverage=cov, w_kind=kind, w_passage=lift,
                       answer_passages=passages, **off)
         s = _score(pipeline, items, cfg)
-        results.append((s["acc"], s["r1"], cov, kind, rank, passages, s["rows"]))
+        results.append((s["acc"], s["r1"], cov, kind, lift, passages, s["rows"]))
     results.sort(key=lambda r: (-r[0], -r[1]))
-    for acc, r1, cov, kind, rank, passages, _ in results[:8]:
-        print(f"  acc {acc:.3f} hit@1 {r1:.3f}: w_coverage {cov} w_kind {kind} w_rank {rank} answer_passages {passages}")
-    acc, r1, cov, kind, rank, passages, rows = results[0]
+    for acc, r1, cov, kind, lift, passages, _ in results[:8]:
+        print(f"  acc {acc:.3f} hit@1 {r1:.3f}: w_coverage {cov} w_kind {kind} w_passage {lift} answer_passages {passages}")
+    acc, r1, cov, kind, lift, passages, rows = results[0]
     best = best_abstention(rows)
     print("abstention (false abstentions <= 3% on dev):")
     print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) and not math.isnan(v) else f"{k} {v}" for k, v in best.items()))
     print("\nsuggested defaults:")
-    print(f"  fusion={mode!r}, dense_weight={w}, piece_weight={pw}, w_coverage={cov}, w_kind={kind}, w_rank={rank}, answer_passages={passages},")
+    print(f"  fusion={mode!r}, dense_weight={w}, piece_weight={pw}, w_coverage={cov}, w_kind={kind}, w_passage={lift}, answer_passages={passages},")
     print("  " + ", ".join(f"{k}={v}" for k, v in best.items() if not k.startswith("_")))
 
 

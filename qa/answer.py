@@ -672,7 +672,7 @@ class Answerer:
                     + cfg.w_coverage * coverage
                     + cfg.w_asked * asked_share
                     + cfg.w_kind * (fitting and counts_as_asked(query, piece.text))
-                    + cfg.w_rank / (1 + h_pos)
+                    + cfg.w_passage * hit.score
                     - cfg.w_subject * (1.0 - on_subject)
                     + cfg.w_title * (hit.chunk_id in titles)
                     + cfg.w_kind * (piece.kind == "source" and wants_source)

@@ -40,7 +40,7 @@ class RetrievalSettings:
     pool: int = 50  # candidates taken from each retriever before fusion
     fusion: str = "weighted"  # "rrf", or "weighted" (min-max normalised scores)
     rrf_k: int = 60
-    dense_weight: float = 0.9  # share of the dense retriever in either fusion
+    dense_weight: float = 0.6  # share of the dense retriever in either fusion
     piece_weight: float = 0.2  # share of a chunk's best piece in its dense score
     max_query_chars: int = 2000  # longer questions are refused
 
@@ -53,7 +53,7 @@ class AnswerSettings:
     w_coverage: float = 0.0  # weight of the question's key terms found in a piece
     w_asked: float = 0.05  # weight of the words of the question's asked part found in the piece itself
     w_kind: float = 0.06  # bonus when a piece holds the kind of answer asked for
-    w_rank: float = 0.0  # bonus for pieces of higher-ranked passages
+    w_passage: float = 0.02  # bonus for pieces of passages the retriever scores high (fused score, 0-1)
     w_subject: float = 0.1  # penalty for a piece (with its headings) naming none of the question's subjects
     w_title: float = 0.1  # bonus for a document's first page when the question is about the document itself
     subject_max_share: float = 0.25  # a name in more of the chunks than this is background, not a subject
