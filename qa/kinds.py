@@ -403,10 +403,45 @@ def value_missing(question: str, quote: str) -> str | None:
     return f"質問は{_WANTED[kind]}を尋ねていますが、資料の該当しそうな箇所にはそれが書かれていません"
 
 
+# 「参加国のうち、アフリカの国はいくつ」 asks for a part of a whole; 「AとBのうち、どちらが」 for a choice
+_PART_OF = re.compile(r"のうち、?")
+_CHOICE = re.compile(r"どちら|どっち|どれ|最も|一番|より多|より少")
+_ASKS_VALUE = re.compile(r"何|いくつ|いくら|どの|どれ")
+# what is counted (人数, 金額) or a light noun (「防災分野のもの」), not which part
+_NOT_PARTS = frozenset("人数 件数 回数 金額 総額 割合 売上 売り上げ もの こと ところ".split())
+
+
+def part_missing(question: str, quote: str) -> str | None:
+    """Why the quote cannot answer, or None: the question asks how many or how much of a
+    part of a whole (「OECD加盟国のうち、アジアの国はいくつ」) and the quote names none of
+    the words that pick the part out, so whatever it counts is the whole."""
+    kind = question_kind(question)
+    whole = _PART_OF.search(question)
+    if kind not in ("amount", "count") or not whole or _CHOICE.search(question):
+        return None
+    ask = _ASKS_VALUE.search(question, whole.end())
+    before = {form for pair in _nouns(question[: whole.start()]) for form in pair}
+    text = normalize(quote)
+    picks = [pair for pair in _nouns(question[whole.end(): ask.start() if ask else len(question)])
+             if not before & set(pair)]
+    if not picks or any(form in text for pair in picks for form in pair):
+        return None
+    return (f"質問は「{'・'.join(dict.fromkeys(s for s, _ in picks))}」に限った{_WANTED[kind]}を尋ねていますが、"
+            "資料の該当しそうな箇所はそれに触れていません")
+
+
+def _nouns(text: str) -> list[tuple[str, str]]:
+    """(as written, lemma) of the content nouns of two characters or more."""
+    return [(t.surface, t.lemma.split("-")[0]) for t in tokenize(normalize(text))
+            if t.pos == "名詞" and t.pos2 != "数詞" and len(t.surface) > 1
+            and t.surface not in _NOT_PARTS]
+
+
 def off_quote(query: str, quote: Quote) -> str | None:
     """Why a quote cannot answer whatever its short answer is, or None: it is about other
-    years, or it holds no value of the kind asked for."""
-    return other_year(query, quote.text, quote.span) or value_missing(query, quote.text)
+    years, it holds no value of the kind asked for, or it counts a whole where a part is asked."""
+    return (other_year(query, quote.text, quote.span) or value_missing(query, quote.text)
+            or part_missing(query, f"{quote.label} {quote.text}"))
 
 
 def settle_type(query: str, answer: Answer) -> Answer:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa.kinds import (CLASH_CONFIDENCE, asked_value, counts_as_asked, fits, kind_span, other_year, question_kind,
-                      settle_type, type_clash, value_missing)
+from qa.kinds import (CLASH_CONFIDENCE, asked_value, counts_as_asked, fits, kind_span, other_year, part_missing,
+                      question_kind, settle_type, type_clash, value_missing)
 from qa.results import Answer, Quote
 
 
@@ -246,6 +246,32 @@ def test_other_year(question, text, short, clash):
 )
 def test_value_missing(question, quote, missing):
     assert (value_missing(question, quote) is not None) is missing
+
+
+LEAGUE = "加盟は日本、ケニア、ペルー、ガーナ等の研究機関で、合計40か国、61の組織が参加"
+
+
+@pytest.mark.parametrize(
+    "question, quote, short, missing",
+    [
+        ("連盟に加盟している国のうち、アフリカの国はいくつですか？", LEAGUE, "40か国", True),  # counts the whole
+        ("連盟に加盟している国のうち、アフリカの国はいくつですか？", "アフリカからは12か国が加盟", "12か国", False),
+        ("連盟の予算のうち、量子技術にはいくら充てますか？", "連盟の予算は540億ユーロ", "540億ユーロ", True),
+        ("連盟の予算のうち、量子技術にはいくら充てますか？", "予算540億ユーロのうち量子技術に18億ユーロ", "18億ユーロ", False),
+        ("加盟国のうち、人数が多いのはどちらですか？", LEAGUE, "日本", False),  # a choice, not a part
+        ("加盟国のうち、加盟国の数はいくつですか？", LEAGUE, "40か国", False),  # nothing narrows the whole
+        ("加盟国のうち、アフリカの国はどこですか？", LEAGUE, "ケニア", False),  # no count asked
+        ("課徴金のうち、A社に課せられた金額はいくらですか？", "A社には120万ユーロが課せられた", "120万ユーロ", False),  # 金額 is counted
+    ],
+)
+def test_part_missing(question, quote, short, missing):
+    assert (part_missing(question, quote) is not None) is missing
+    at = quote.index(short)
+    answer = Answer(question, False, (Quote(quote, 1, (at, at + len(short))),), (), short_answer=short, confidence=0.9)
+    got = settle_type(question, answer)
+    assert got.abstained is missing
+    if missing:
+        assert got.confidence == CLASH_CONFIDENCE and "に限った" in got.notice
 
 
 def test_a_later_quote_about_the_year_asked_takes_the_place_of_the_first():
