@@ -193,6 +193,8 @@ def _plain(out: dict, command: str, doc_titles: dict[str, str] | None = None) ->
     """Terminal output; with several documents each citation names its document."""
     lines = []
     if command == "ask":
+        if out.get("short_answer"):
+            lines.append(f"回答: {out['short_answer']}  (確信度 {out['confidence']:.2f})")
         lines.append(out["answer"])
         if out.get("notice"):  # why it abstained, or how a question was read
             lines.append(out["notice"])

@@ -143,6 +143,16 @@ def test_plain_output_says_why_it_abstained():
     assert [line for line in _plain(out, "ask").splitlines() if line][:3] == [out["answer"], why, "関連する箇所:"]
 
 
+def test_plain_output_leads_with_the_short_answer():
+    from qa.cli import _plain
+
+    hit = {"rank": 1, "score": 0.5, "doc_id": "b", "slide": 3, "title": "派遣", "text": "毎年約300名を派遣"}
+    out = {"question": "q", "answer": "毎年約300名を派遣 [1]", "abstained": False, "citations": [hit],
+           "short_answer": "約300名", "confidence": 0.9439}
+    assert _plain(out, "ask").splitlines()[:2] == ["回答: 約300名  (確信度 0.94)", out["answer"]]
+    assert _plain(dict(out, short_answer=None), "ask").splitlines()[0] == out["answer"]
+
+
 def test_add_docs_remove_commands(tmp_path, capsys):
     (tmp_path / "corpus").mkdir()
     memo = tmp_path / "memo.md"
