@@ -26,7 +26,7 @@ def test_repository_gold_set_is_valid_and_covers_the_deck():
 def test_second_corpus_gold_set_is_valid():
     folder = REPO / "eval" / "mext_ai"
     items = load_gold(folder / "gold.jsonl", load_corpus(folder / "corpus", folder))
-    assert len(items) == 140 and len({it.id for it in items}) == 140
+    assert len(items) == 180 and len({it.id for it in items}) == 180
     assert sum(not it.answerable for it in items) >= 20 and {it.split for it in items} == {"dev", "test"}
 
 
