@@ -624,6 +624,7 @@ class Answerer:
         term = squash(defined(query))
         cfg, form = self.config.answer, self.config.index.bm25_form
         chunks = [self.store.chunk(hit.chunk_id) for hit in hits]
+        top = max((hit.score for hit in hits), default=0.0) or 1.0  # BM25 alone scores on no fixed scale
         named, background, years = self._subjects(query, texts)
         wanted = asked_words(query)
         home = {n for n in background if is_country(n)}  # the documents' own country, asked about
@@ -672,7 +673,7 @@ class Answerer:
                     + cfg.w_coverage * coverage
                     + cfg.w_asked * asked_share
                     + cfg.w_kind * (fitting and counts_as_asked(query, piece.text))
-                    + cfg.w_passage * hit.score
+                    + cfg.w_passage * hit.score / top
                     - cfg.w_subject * (1.0 - on_subject)
                     + cfg.w_title * (hit.chunk_id in titles)
                     + cfg.w_kind * (piece.kind == "source" and wants_source)

@@ -53,7 +53,7 @@ class AnswerSettings:
     w_coverage: float = 0.0  # weight of the question's key terms found in a piece
     w_asked: float = 0.05  # weight of the words of the question's asked part found in the piece itself
     w_kind: float = 0.06  # bonus when a piece holds the kind of answer asked for
-    w_passage: float = 0.02  # bonus for pieces of passages the retriever scores high (fused score, 0-1)
+    w_passage: float = 0.02  # bonus for pieces of passages the retriever scores high (share of the top score)
     w_subject: float = 0.1  # penalty for a piece (with its headings) naming none of the question's subjects
     w_title: float = 0.1  # bonus for a document's first page when the question is about the document itself
     subject_max_share: float = 0.25  # a name in more of the chunks than this is background, not a subject
