@@ -526,9 +526,10 @@ class Answerer:
             reads = self._by_sentence(query, self._spans(query, chosen or candidates[:1], signals))
         if reads:
             p = reads[0].probability
-            if not abstained and p < cfg.reader_threshold:  # the reader doubts the rule's pick
+            ruled = signals.title_page  # the reader's features say little on a title page (see abstain)
+            if not abstained and not ruled and p < cfg.reader_threshold:  # the reader doubts the rule's pick
                 abstained, chosen = True, []
-            elif len(reads) > 1 and not second_answers(reads[0], reads[1], cfg):
+            elif len(reads) > 1 and not ruled and not second_answers(reads[0], reads[1], cfg):
                 chosen, reads = chosen[:1], reads[:1]
             confidence = 1.0 - p if abstained else p
         else:

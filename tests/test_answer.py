@@ -651,8 +651,9 @@ def test_span_role_keeps_a_second_quote_only_near_the_first_in_reader_logit(fake
 def test_span_role_puts_first_the_quote_of_one_slide_the_reader_reads_as_the_answer(fake_pipeline):
     from qa.answer import Answerer
 
+    # no passage lift: the case needs the rule's two pieces within its margin
     config = fake_pipeline.config.with_(reader_coefs=(0.0,) * 6, reader_shift=0.0, abstain_kind_missing=False,
-                                        abstain_coverage=0.0, abstain_unknown=2.0)
+                                        abstain_coverage=0.0, abstain_unknown=2.0, w_passage=0.0)
     question = "STSフォーラムの理事長は誰ですか？"
     rule = Answerer(fake_pipeline.retriever, config).ask(question)
     assert len(rule.quotes) == 2 and len({c.slide for c in rule.citations}) == 1  # the case: two pieces of one slide
