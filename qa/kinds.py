@@ -406,7 +406,6 @@ def value_missing(question: str, quote: str) -> str | None:
 # 「参加国のうち、アフリカの国はいくつ」 asks for a part of a whole; 「AとBのうち、どちらが」 for a choice
 _PART_OF = re.compile(r"のうち、?")
 _CHOICE = re.compile(r"どちら|どっち|どれ|最も|一番|より多|より少")
-_ASKS_VALUE = re.compile(r"何|いくつ|いくら|どの|どれ")
 # what is counted (人数, 金額) or a light noun (「防災分野のもの」), not which part
 _NOT_PARTS = frozenset("人数 件数 回数 金額 総額 割合 売上 売り上げ もの こと ところ".split())
 
@@ -419,7 +418,7 @@ def part_missing(question: str, quote: str) -> str | None:
     whole = _PART_OF.search(question)
     if kind not in ("amount", "count") or not whole or _CHOICE.search(question):
         return None
-    ask = _ASKS_VALUE.search(question, whole.end())
+    ask = _NUMBER_TOO.search(question, whole.end())
     before = {form for pair in _nouns(question[: whole.start()]) for form in pair}
     text = normalize(quote)
     picks = [pair for pair in _nouns(question[whole.end(): ask.start() if ask else len(question)])
